@@ -1,0 +1,35 @@
+"""Names of per-atom arrays and per-frame info keys in constpot files.
+
+Structures are :class:`ase.Atoms`; files are extended XYZ. Every array or info
+key that more than one module reads or writes is named here, with its shape and
+unit, reusing ASE's names where they exist.
+"""
+
+__all__ = [
+    "ANODE",
+    "CHARGES",
+    "COUNTER",
+    "ELECTRODE",
+    "ELECTRODE_NAMES",
+    "FROZEN",
+    "MOL_ID",
+    "NOT_ELECTRODE",
+    "REGION",
+]
+
+#: (n_atoms,) float, e. Equilibrated atomic charges (ASE's name).
+CHARGES = "charges"
+#: (n_atoms,) int. Electrode membership: NOT_ELECTRODE, ANODE or COUNTER.
+ELECTRODE = "electrode"
+#: (n_atoms,) str. Structural region: "anode", "sei", "electrolyte", "counter".
+REGION = "region"
+#: (n_atoms,) int. Molecule / ion index, -1 for atoms of extended phases.
+MOL_ID = "mol_id"
+#: (n_atoms,) bool. Atom held fixed in dynamics (outermost electrode layers).
+FROZEN = "frozen"
+
+#: Values of the ``electrode`` array.
+NOT_ELECTRODE = 0
+ANODE = 1
+COUNTER = 2
+ELECTRODE_NAMES = {NOT_ELECTRODE: "none", ANODE: "anode", COUNTER: "counter"}

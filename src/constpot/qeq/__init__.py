@@ -1,0 +1,34 @@
+"""Charge equilibration (QEq) with Gaussian charges and electrode potentials.
+
+Public API (DESIGN §4)::
+
+    from constpot.qeq import QEqParameters, ChargeSolver
+    solver = ChargeSolver(QEqParameters.paper(), slab=True, method="cg")
+    res = solver.solve(atoms, potential=psi)
+    res.charges, res.energy, res.grand_energy, res.forces
+"""
+
+from .electrode import electrode_potentials, metallic_li
+from .errors import ConvergenceError, QEqSetupError
+from .ewald import EwaldSettings, GaussianEwald, check_slab_cell
+from .geometry import check_vacuum, pad_vacuum, rotate_normal_to_z, slab_thickness
+from .params import PAPER_TABLE, QEqParameters
+from .solver import ChargeResult, ChargeSolver
+
+__all__ = [
+    "PAPER_TABLE",
+    "ChargeResult",
+    "ChargeSolver",
+    "ConvergenceError",
+    "EwaldSettings",
+    "GaussianEwald",
+    "QEqParameters",
+    "QEqSetupError",
+    "check_slab_cell",
+    "check_vacuum",
+    "electrode_potentials",
+    "metallic_li",
+    "pad_vacuum",
+    "rotate_normal_to_z",
+    "slab_thickness",
+]

@@ -1,0 +1,579 @@
+"""Charge equilibration with electrodes at fixed potential.
+
+Charges minimise the grand energy (DESIGN §4)
+
+.. math::
+
+    \\Omega(q) = \\sum_i \\left(\\chi_i q_i + \\tfrac12 J_i q_i^2\\right)
+        + \\tfrac12 q^\\mathsf{T}(kG)q - \\sum_i \\psi_i q_i
+
+subject to linear constraints :math:`Cq = d` (total charge, group totals) with
+some atoms possibly held at fixed charges. Stationarity gives the bordered system
+
+.. math::
+
+    \\begin{pmatrix} A & C^\\mathsf{T} \\\\ C & 0 \\end{pmatrix}
+    \\begin{pmatrix} q \\\\ \\lambda \\end{pmatrix} =
+    \\begin{pmatrix} -(\\chi - \\psi) \\\\ d \\end{pmatrix},
+    \\qquad A = \\operatorname{diag}(J) + kG .
+
+Sign convention: ψ is the applied electrode potential in volts. Lowering ψ
+puts electrons (negative charge) on the electrode. The "electronegativity shift"
+φ of Hu et al. (2025) is φ = −ψ: their anode shift +6 eV is ψ = −6 V.
+
+Two solvers give the same answer: ``"dense"`` builds A and solves the bordered
+system by LU (reference, small cells); ``"cg"`` runs a projected, Jacobi
+preconditioned conjugate gradient (Gould, Hribar & Nocedal, SIAM J. Sci. Comput.
+23, 1376 (2001)) with one Ewald/PME evaluation per iteration and warm starts.
+
+The residual reported (and compared with ``tol``) is the relative KKT residual
+‖∇Ω − Cᵀλ‖ / ‖∇Ω − Cᵀλ‖₀ where the reference ₀ is taken at the cold start (the
+minimum-norm feasible charges), so it does not depend on the initial guess and a
+warm start can only help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from ase import Atoms
+
+from ..units import COULOMB_EV_A
+from .errors import ConvergenceError, QEqSetupError
+from .ewald import GaussianEwald
+from .geometry import check_vacuum
+from .params import QEqParameters
+
+__all__ = ["ChargeResult", "ChargeSolver"]
+
+
+@dataclass
+class ChargeResult:
+    """Outcome of one charge solve.
+
+    Attributes
+    ----------
+    charges : (n_atoms,) ndarray, e
+    energy : float, eV
+        E_QEq at the solved charges (without the −Σψq term).
+    grand_energy : float, eV
+        Ω = E_QEq − Σ ψ_i q_i.
+    forces : (n_atoms, 3) ndarray or None, eV/Å
+        −∂E_QEq/∂R at fixed charges (Hellmann–Feynman); equals the total
+        derivative of Ω(q*(R), R).
+    iterations : int
+        CG iterations (0 for the dense solver).
+    residual : float
+        Relative KKT residual at the solution (see module docstring).
+    electrostatic_potential : (n_atoms,) ndarray, V
+        φ_i = Σ_j kG_ij q_j.
+    multipliers : (n_constraints,) ndarray, V
+        Lagrange multipliers λ (the total-charge one is minus the chemical
+        potential of the electrons, up to sign conventions).
+    settings : dict
+        The Ewald splitting used (cutoff, smearing, k-space method).
+    """
+
+    charges: np.ndarray
+    energy: float
+    grand_energy: float
+    forces: np.ndarray | None
+    iterations: int
+    residual: float
+    electrostatic_potential: np.ndarray
+    multipliers: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    settings: dict = field(default_factory=dict)
+
+
+class _Constraints:
+    """Rows of C over the free atoms: optionally the total, then groups.
+
+    Groups are disjoint, so C is stored as labels; CD⁻¹Cᵀ is a small dense
+    matrix.
+    """
+
+    def __init__(self, has_total: bool, labels: torch.Tensor, n_groups: int):
+        self.has_total = has_total
+        self.labels = labels  # (n_free,) group index or -1
+        self.n_groups = n_groups
+        self.m = int(has_total) + n_groups
+        self._in_group = labels >= 0
+        self._safe = torch.where(self._in_group, labels, 0)
+
+    def apply(self, v: torch.Tensor) -> torch.Tensor:
+        parts = []
+        if self.has_total:
+            parts.append(v.sum().reshape(1))
+        if self.n_groups:
+            g = torch.zeros(self.n_groups, dtype=v.dtype, device=v.device)
+            g.index_add_(0, self._safe[self._in_group], v[self._in_group])
+            parts.append(g)
+        return torch.cat(parts) if parts else v.new_zeros(0)
+
+    def apply_t(self, y: torch.Tensor, n: int, like: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(n, dtype=like.dtype, device=like.device)
+        k = 0
+        if self.has_total:
+            out = out + y[0]
+            k = 1
+        if self.n_groups:
+            out = out + torch.where(self._in_group, y[k:][self._safe], 0.0)
+        return out
+
+    def gram(self, dinv: torch.Tensor) -> torch.Tensor:
+        """C D⁻¹ Cᵀ, (m, m)."""
+        m = self.m
+        mat = torch.zeros((m, m), dtype=dinv.dtype, device=dinv.device)
+        for row in range(m):
+            e = torch.zeros(m, dtype=dinv.dtype, device=dinv.device)
+            e[row] = 1.0
+            mat[:, row] = self.apply(dinv * self.apply_t(e, len(dinv), dinv))
+        return mat
+
+
+class ChargeSolver:
+    """Constant-potential charge equilibration (QEq) for periodic cells.
+
+    Parameters
+    ----------
+    params : QEqParameters, optional
+        Element table; default :meth:`QEqParameters.paper`.
+    slab : bool
+        x, y periodic with surface normal z (Yeh–Berkowitz correction in the
+        cell as given). A warning is issued when the vacuum along z is thinner
+        than the slab (the 2D limit needs ≥ 2× the thickness; see
+        :func:`constpot.qeq.pad_vacuum`).
+    method : {"cg", "dense"}
+        Matrix-free projected preconditioned CG, or dense bordered solve.
+    tol : float
+        Relative KKT residual at which CG stops (see module docstring).
+    device : {"cpu", "cuda", "auto"}
+    accuracy : float
+        Ewald/PME target accuracy (torch-pme error-bound units, see
+        :class:`GaussianEwald`).
+    cutoff : float, optional, Å
+        Real-space cutoff; default chosen from ``accuracy`` and the widths.
+    kspace : {"auto", "ewald", "pme"}
+        Long-range method for ``"cg"`` (``"dense"`` always uses Ewald).
+    max_iter : int
+        CG iteration limit; exceeding it raises :class:`ConvergenceError`.
+    compute_forces : bool
+        Whether :meth:`solve` returns forces.
+    dtype : torch.dtype
+        float64 by default.
+
+    Examples
+    --------
+    >>> solver = ChargeSolver(QEqParameters.paper(), slab=True)  # doctest: +SKIP
+    >>> res = solver.solve(atoms, potential=psi)                 # doctest: +SKIP
+    >>> res.charges, res.grand_energy, res.forces                # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        params: QEqParameters | None = None,
+        slab: bool = False,
+        method: str = "cg",
+        tol: float = 1e-8,
+        device: str = "cpu",
+        *,
+        accuracy: float = 1e-6,
+        cutoff: float | None = None,
+        kspace: str = "auto",
+        max_iter: int = 2000,
+        compute_forces: bool = True,
+        dtype: torch.dtype = torch.float64,
+    ):
+        if params is None:
+            params = QEqParameters.paper()
+        if not isinstance(params, QEqParameters):
+            raise TypeError(
+                f"params must be a QEqParameters, got {type(params).__name__}"
+            )
+        if method not in ("cg", "dense"):
+            raise ValueError(f"method must be 'cg' or 'dense', got {method!r}")
+        if not (tol > 0):
+            raise ValueError(f"tol must be > 0, got {tol}")
+        if max_iter < 1:
+            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        self.params = params
+        self.slab = bool(slab)
+        self.method = method
+        self.tol = float(tol)
+        self.device = _resolve_device(device)
+        self.accuracy = float(accuracy)
+        self.cutoff = cutoff
+        self.kspace = "ewald" if method == "dense" else kspace
+        self.max_iter = int(max_iter)
+        self.compute_forces = compute_forces
+        self.dtype = dtype
+
+    def todict(self) -> dict:
+        """Settings, for provenance records."""
+        return {
+            "params": self.params.todict(),
+            "slab": self.slab,
+            "method": self.method,
+            "tol": self.tol,
+            "device": str(self.device),
+            "accuracy": self.accuracy,
+            "cutoff": self.cutoff,
+            "kspace": self.kspace,
+            "max_iter": self.max_iter,
+        }
+
+    # ----------------------------------------------------------------- public
+    def solve(
+        self,
+        atoms: Atoms,
+        potential=None,
+        fixed=None,
+        total_charge: float | None = 0.0,
+        groups=None,
+        chi=None,
+        hardness=None,
+        sigma=None,
+        guess=None,
+    ) -> ChargeResult:
+        """Equilibrate the charges of ``atoms``.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            Periodic cell (3D, or slab with normal z when ``slab``).
+        potential : (n_atoms,) array_like, V, optional
+            Applied potential ψ_i per atom; 0 for non-electrode atoms.
+        fixed : (n_atoms,) bool array_like, optional
+            Atoms whose charge is held at ``atoms.get_initial_charges()``.
+        total_charge : float or None, e
+            Total charge of the cell (fixed atoms included). ``None`` leaves it
+            free, which is only allowed when ``groups`` cover every free atom.
+        groups : optional
+            Group constraints, either an (n_atoms,) int array of labels (−1 = no
+            group), each group's total being the sum of its
+            ``atoms.get_initial_charges()`` (formal charges), or a sequence of
+            ``(indices, total_e)`` pairs.
+        chi, hardness, sigma : (n_atoms,) array_like, optional
+            Per-atom overrides of χ (eV), J (eV), σ (Å).
+        guess : (n_atoms,) array_like, e, optional
+            Starting charges for CG (a warm start); projected onto the
+            constraints.
+
+        Returns
+        -------
+        ChargeResult
+
+        Raises
+        ------
+        QEqSetupError
+            Unknown elements, bad shapes, overlapping atoms, atoms outside a
+            slab cell, inconsistent or missing charge constraints.
+        ConvergenceError
+            CG did not reach ``tol`` within ``max_iter`` iterations, or the
+            charge Hessian is not positive definite on the constraint space.
+        """
+        n = len(atoms)
+        if n == 0:
+            raise QEqSetupError("atoms is empty")
+        if not np.all(atoms.pbc):
+            raise QEqSetupError(
+                f"constpot.qeq needs a periodic cell (pbc all True, got "
+                f"{atoms.pbc.tolist()}); for slabs set slab=True and keep pbc on"
+            )
+        dev, dt = self.device, self.dtype
+        chi_a, j_a, sig_a = self.params.per_atom(atoms.get_chemical_symbols())
+        chi_a = _override(chi_a, chi, "chi", n)
+        j_a = _override(j_a, hardness, "hardness", n)
+        sig_a = _override(sig_a, sigma, "sigma", n)
+        if np.any(j_a < 0) or np.any(sig_a < 0):
+            raise QEqSetupError("hardness and sigma overrides must be >= 0")
+        bad = np.flatnonzero((j_a <= 0) & (sig_a <= 0))
+        if bad.size:
+            raise QEqSetupError(
+                f"atom index {int(bad[0])}: a point charge (sigma = 0) needs a "
+                "hardness J > 0, otherwise the charge Hessian is not positive"
+            )
+        psi = np.zeros(n) if potential is None else _per_atom(potential, "potential", n)
+        fixed_mask = (
+            np.zeros(n, bool) if fixed is None else _per_atom(fixed, "fixed", n, bool)
+        )
+        q_fixed_all = np.where(fixed_mask, atoms.get_initial_charges(), 0.0)
+        labels, targets = _group_labels(atoms, groups, n)
+
+        positions = atoms.get_positions()
+        if self.slab:
+            check_vacuum(atoms)
+        op = GaussianEwald(
+            positions,
+            atoms.cell.array,
+            sig_a,
+            slab=self.slab,
+            accuracy=self.accuracy,
+            cutoff=self.cutoff,
+            kspace=self.kspace,
+            device=dev,
+            dtype=dt,
+        )
+
+        free = np.flatnonzero(~fixed_mask)
+        t = lambda x: torch.as_tensor(np.asarray(x), device=dev, dtype=dt)  # noqa: E731
+        q_fix = t(q_fixed_all)
+        phi_fix = op.potential(q_fix) if fixed_mask.any() else torch.zeros_like(q_fix)
+
+        cons, d = _constraint_rows(
+            free, fixed_mask, q_fixed_all, total_charge, labels, targets, dev, dt
+        )
+        free_t = torch.as_tensor(free, device=dev)
+        c0 = t(chi_a - psi)[free_t]
+        b = c0 + phi_fix[free_t]
+        j_free = t(j_a)[free_t]
+
+        iterations, lam = 0, torch.zeros(cons.m, dtype=dt, device=dev)
+        resid = 0.0
+        q_free = torch.zeros(0, dtype=dt, device=dev)
+        if len(free):
+            dinv = self._preconditioner(op, free_t, j_free)
+            project = self._projector(cons, dinv)
+            ref = self._reference_norm(op, free_t, j_free, b, d, cons, dinv, project)
+            if self.method == "dense":
+                q_free, lam = self._dense(op, free_t, j_free, b, cons, d)
+            else:
+                g = None if guess is None else t(_per_atom(guess, "guess", n))[free_t]
+                q_free, lam, iterations = self._cg(
+                    op, free_t, j_free, b, cons, d, g, dinv, project, ref
+                )
+
+        q = q_fix.clone()
+        q[free_t] = q_free
+        phi = op.potential(q)
+        if len(free):
+            # KKT residual of the final charges, relative to the cold start.
+            resid = self._relative_residual(
+                free_t, j_free, c0, q_free, phi, project, dinv, ref
+            )
+
+        qn = q.cpu().numpy()
+        e_site = float(np.sum(chi_a * qn + 0.5 * j_a * qn**2))
+        energy = e_site + 0.5 * float(torch.dot(q, phi))
+        forces = op.forces(q).cpu().numpy() if self.compute_forces else None
+        return ChargeResult(
+            charges=qn,
+            energy=energy,
+            grand_energy=energy - float(np.dot(psi, qn)),
+            forces=forces,
+            iterations=iterations,
+            residual=resid,
+            electrostatic_potential=phi.cpu().numpy(),
+            multipliers=lam.cpu().numpy(),
+            settings=op.settings.todict(),
+        )
+
+    # ---------------------------------------------------------------- solvers
+    def _dense(self, op, free_t, j_free, b, cons, d):
+        a_full = op.matrix()
+        a = a_full[free_t][:, free_t]
+        a.diagonal().add_(j_free)
+        nf, m = len(free_t), cons.m
+        kkt = torch.zeros((nf + m, nf + m), dtype=a.dtype, device=a.device)
+        kkt[:nf, :nf] = a
+        for row in range(m):
+            e = torch.zeros(m, dtype=a.dtype, device=a.device)
+            e[row] = 1.0
+            c_row = cons.apply_t(e, nf, a)
+            kkt[nf + row, :nf] = c_row
+            kkt[:nf, nf + row] = c_row
+        rhs = torch.cat([-b, d])
+        sol = torch.linalg.solve(kkt, rhs)
+        return sol[:nf], sol[nf:]
+
+    def _matvec(self, op, free_t, j_free, v):
+        full = torch.zeros(op.n_atoms, dtype=v.dtype, device=v.device)
+        full[free_t] = v
+        return j_free * v + op.potential(full)[free_t]
+
+    def _preconditioner(self, op, free_t, j_free):
+        diag = j_free + COULOMB_EV_A * op._self_diag[free_t]
+        fallback = diag[diag > 0].mean() if bool((diag > 0).any()) else 1.0
+        return 1.0 / torch.where(diag > 0, diag, fallback)
+
+    def _projector(self, cons, dinv):
+        if cons.m == 0:
+            return lambda r: (dinv * r, r.new_zeros(0))
+        chol = torch.linalg.cholesky(cons.gram(dinv))
+        n = len(dinv)
+
+        def project(r):
+            y = torch.cholesky_solve(cons.apply(dinv * r).unsqueeze(1), chol)[:, 0]
+            return dinv * (r - cons.apply_t(y, n, r)), y
+
+        return project
+
+    def _feasible(self, cons, dinv, d, x):
+        if cons.m == 0:
+            return x
+        chol = torch.linalg.cholesky(cons.gram(dinv))
+        y = torch.cholesky_solve((d - cons.apply(x)).unsqueeze(1), chol)[:, 0]
+        return x + dinv * cons.apply_t(y, len(x), x)
+
+    def _cg(self, op, free_t, j_free, b, cons, d, guess, dinv, project, ref):
+        nf = len(free_t)
+        x0 = torch.zeros_like(b) if guess is None else guess
+        x = self._feasible(cons, dinv, d, x0)
+        r = self._matvec(op, free_t, j_free, x) + b
+        z, y = project(r)
+        res = float(torch.linalg.norm(z / dinv)) / ref
+        p = -z
+        rz = torch.dot(r, z)
+        it = 0
+        while res > self.tol:
+            if it >= self.max_iter:
+                raise ConvergenceError(
+                    f"CG charge solve did not converge: relative residual {res:.3e} "
+                    f"> tol {self.tol:g} after {it} iterations ({nf} free atoms)",
+                    iterations=it,
+                    residual=res,
+                )
+            ap = self._matvec(op, free_t, j_free, p)
+            pap = torch.dot(p, ap)
+            if not (pap > 0):
+                raise ConvergenceError(
+                    "charge Hessian is not positive definite on the constraint "
+                    f"space (pᵀAp = {float(pap):.3e} at iteration {it}): atoms too "
+                    "close for their Gaussian widths, or zero hardness with point "
+                    "charges",
+                    iterations=it,
+                    residual=res,
+                )
+            alpha = rz / pap
+            x = x + alpha * p
+            r = r + alpha * ap
+            z, y = project(r)
+            rz_new = torch.dot(r, z)
+            p = -z + (rz_new / rz) * p
+            rz = rz_new
+            res = float(torch.linalg.norm(z / dinv)) / ref
+            it += 1
+        return x, y, it
+
+    def _reference_norm(self, op, free_t, j_free, b, d, cons, dinv, project):
+        x0 = self._feasible(cons, dinv, d, torch.zeros_like(b))
+        r0 = self._matvec(op, free_t, j_free, x0) + b
+        z0, _ = project(r0)
+        ref = float(torch.linalg.norm(z0 / dinv))
+        return ref if ref > 0 else 1.0
+
+    def _relative_residual(self, free_t, j_free, c0, q_free, phi, project, dinv, ref):
+        if len(free_t) == 0:
+            return 0.0
+        grad = j_free * q_free + phi[free_t] + c0
+        z, _ = project(grad)
+        return float(torch.linalg.norm(z / dinv)) / ref
+
+
+def _resolve_device(device) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise QEqSetupError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def _per_atom(values, name: str, n: int, dtype=float) -> np.ndarray:
+    arr = np.asarray(values, dtype=dtype)
+    if arr.shape != (n,):
+        raise QEqSetupError(f"{name} must have shape ({n},), got {arr.shape}")
+    if dtype is float and not np.all(np.isfinite(arr)):
+        raise QEqSetupError(f"{name} has non-finite values")
+    return arr
+
+
+def _override(default: np.ndarray, values, name: str, n: int) -> np.ndarray:
+    return default if values is None else _per_atom(values, name, n)
+
+
+def _group_labels(atoms: Atoms, groups, n: int):
+    """Normalise ``groups`` to (labels (n,), totals per label)."""
+    if groups is None:
+        return np.full(n, -1), np.zeros(0)
+    if isinstance(groups, np.ndarray) and groups.ndim == 1 and len(groups) == n:
+        raw = groups.astype(int)
+        uniq = np.unique(raw[raw >= 0])
+        labels = np.full(n, -1)
+        formal = atoms.get_initial_charges()
+        totals = np.empty(len(uniq))
+        for k, g in enumerate(uniq):
+            labels[raw == g] = k
+            totals[k] = formal[raw == g].sum()
+        return labels, totals
+    labels = np.full(n, -1)
+    totals = []
+    for k, item in enumerate(groups):
+        try:
+            idx, total = item
+        except (TypeError, ValueError):
+            raise QEqSetupError(
+                "groups must be an (n_atoms,) int array of labels or a sequence of "
+                f"(indices, total_charge) pairs; item {k} is {item!r}"
+            ) from None
+        idx = np.asarray(idx, dtype=int)
+        if idx.size == 0 or idx.min() < -n or idx.max() >= n:
+            raise QEqSetupError(f"groups[{k}]: atom indices out of range 0..{n - 1}")
+        if np.any(labels[idx] >= 0):
+            raise QEqSetupError(f"groups[{k}] overlaps an earlier group")
+        labels[idx] = k
+        totals.append(float(total))
+    return labels, np.asarray(totals)
+
+
+def _constraint_rows(free, fixed_mask, q_fixed, total, labels, targets, dev, dt):
+    """Build the constraint rows on the free atoms and their right-hand side."""
+    free_labels = labels[free]
+    keep, rhs = [], []
+    for g, target in enumerate(targets):
+        members = labels == g
+        fixed_sum = float(q_fixed[members & fixed_mask].sum())
+        if not np.any(members & ~fixed_mask):
+            if abs(fixed_sum - target) > 1e-8:
+                raise QEqSetupError(
+                    f"group {g}: all its atoms are fixed with total {fixed_sum:.6f} e "
+                    f"but the group total is {target:.6f} e"
+                )
+            continue
+        keep.append(g)
+        rhs.append(target - fixed_sum)
+    remap = np.full(len(targets) + 1, -1)
+    remap[keep] = np.arange(len(keep))
+    new_labels = np.where(free_labels >= 0, remap[free_labels], -1)
+    covered = len(free) > 0 and bool(np.all(new_labels >= 0))
+    fixed_total = float(q_fixed[fixed_mask].sum())
+    group_total = float(np.sum(targets))
+
+    has_total = total is not None
+    if total is None and not covered:
+        raise QEqSetupError(
+            "total_charge=None leaves the net charge of a periodic cell free; "
+            "periodic cells need a total-charge constraint (use total_charge=0.0) "
+            "or groups that cover every free atom"
+        )
+    if total is not None and len(free) == 0 and abs(fixed_total - total) > 1e-8:
+        raise QEqSetupError(
+            f"all atoms are fixed with total {fixed_total:.6f} e but total_charge is "
+            f"{total:.6f} e"
+        )
+    if has_total and covered:
+        # The total row is the sum of the group rows: check and drop it.
+        implied = group_total + float(q_fixed[fixed_mask & (labels < 0)].sum())
+        if abs(implied - total) > 1e-8:
+            raise QEqSetupError(
+                f"groups cover every free atom and fix the total at {implied:.6f} e, "
+                f"but total_charge is {total:.6f} e"
+            )
+        has_total = False
+    if len(free) == 0:
+        has_total = False
+    d = ([float(total) - fixed_total] if has_total else []) + rhs
+    cons = _Constraints(has_total, torch.as_tensor(new_labels, device=dev), len(keep))
+    return cons, torch.as_tensor(d, dtype=dt, device=dev).reshape(-1)

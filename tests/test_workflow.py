@@ -1,0 +1,112 @@
+"""Static checks of the Snakemake workflow: lint, config schema, formatting.
+
+These do not run any job (dry runs only) and take a few seconds in total.
+"""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+CONFIGS = [ROOT / "config" / "config.yaml", ROOT / "config" / "paper.yaml"]
+
+# What `snakemake --lint` (9.x) prints: one "Lints for rule <name> ..." or
+# "Lints for snakefile <path>:" header per offending item, and this line
+# when nothing is found.
+LINT_HEADER = "Lints for "
+LINT_CLEAN = "Congratulations, your workflow is in a good condition!"
+
+
+def _snakemake_lint(cwd):
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "--lint"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _load(path):
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_lint_detects_problems(tmp_path):
+    # Control for test_workflow_lint_clean: a rule without log/conda and with
+    # an absolute path must produce lint headers and a non-zero exit code, so
+    # the absence of those markers below really means a clean lint.
+    (tmp_path / "Snakefile").write_text(
+        "rule a:\n"
+        "    output:\n"
+        '        "/tmp/a.txt",\n'
+        "    shell:\n"
+        '        "touch {output}"\n'
+    )
+    code, out = _snakemake_lint(tmp_path)
+    assert code != 0, out
+    assert f"{LINT_HEADER}rule a " in out, out
+    assert LINT_CLEAN not in out, out
+
+
+def test_workflow_lint_clean():
+    code, out = _snakemake_lint(ROOT)
+    assert code == 0, out
+    assert LINT_HEADER not in out, out
+    assert LINT_CLEAN in out, out
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_validate(path):
+    validate(_load(path), str(SCHEMA))
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("qeq", "method", "foo"),
+        ("qeq", "tol", -1),
+        ("qeq", "accuracy", 1.0),
+        ("qeq", "normal", "w"),
+        ("qeq", "device", "tpu"),
+        ("qeq", "slab", "yes"),
+        (None, "seed", -1),
+    ],
+)
+def test_config_bad_value_names_key(section, key, value):
+    config = copy.deepcopy(_load(CONFIGS[0]))
+    target = config[section] if section else config
+    target[key] = value
+    # jsonschema reports the failing schema path, e.g.
+    # schema['properties']['qeq']['properties']['method'].
+    with pytest.raises(WorkflowError, match=rf"\['properties'\]\['{key}'\]"):
+        validate(config, str(SCHEMA))
+
+
+def test_config_unknown_key_rejected():
+    config = copy.deepcopy(_load(CONFIGS[0]))
+    config["qeq"]["tolerance"] = 1e-6
+    with pytest.raises(WorkflowError, match="'tolerance' was unexpected"):
+        validate(config, str(SCHEMA))
+
+
+def test_snakefmt_clean():
+    files = [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]
+    assert len(files) > 1
+    proc = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", *map(str, files)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
