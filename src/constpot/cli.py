@@ -1,0 +1,326 @@
+"""Command-line interface: ``constpot <stage> ...``.
+
+Each subcommand is a thin wrapper over one library function; the workflow
+rules call these. Errors in the input are reported on one line naming the
+problem, with exit status 2, and leave no output file behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def _add_qeq(sub) -> None:
+    p = sub.add_parser(
+        "qeq",
+        help="equilibrate charges of a structure (constant charge or potential)",
+        description=(
+            "Equilibrate the charges of STRUCTURE with Gaussian-charge QEq. With "
+            "--anode-potential/--counter-potential the electrodes (metallic Li, "
+            "paper rule) are held at those potentials (V; the paper's "
+            "electronegativity shift is phi = -psi); without, the total charge "
+            "is fixed at zero. Writes an extxyz with per-atom 'charges' and "
+            "'electrode' (0 none, 1 anode, 2 counter)."
+        ),
+    )
+    p.add_argument("structure", help="any file ASE reads (POSCAR, extxyz, ...)")
+    p.add_argument("--out", required=True, help="output extxyz")
+    p.add_argument("--summary", help="optional JSON summary file")
+    p.add_argument(
+        "--slab",
+        action="store_true",
+        help="x, y periodic with normal z (Yeh-Berkowitz correction, cell as given)",
+    )
+    p.add_argument(
+        "--normal",
+        choices=("x", "y", "z"),
+        default="z",
+        help="surface normal of the input; rotated to z (default z)",
+    )
+    p.add_argument(
+        "--electrodes",
+        choices=("paper", "none"),
+        default="paper",
+        help="electrode membership: paper = >= 8 Li neighbours within 3.5 Å, "
+        "plus frozen (FixAtoms) atoms; none = no electrodes",
+    )
+    p.add_argument(
+        "--anode-potential",
+        type=float,
+        metavar="V",
+        help="anode potential psi in volts (enables constant potential)",
+    )
+    p.add_argument(
+        "--counter-potential",
+        type=float,
+        metavar="V",
+        help="counter-electrode potential psi in volts",
+    )
+    p.add_argument(
+        "--total-charge",
+        type=float,
+        default=0.0,
+        metavar="E",
+        help="total charge of the cell in e (default 0)",
+    )
+    p.add_argument("--method", choices=("cg", "dense"), default="cg")
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=1e-8,
+        help="relative KKT residual for CG (default 1e-8)",
+    )
+    p.add_argument(
+        "--accuracy",
+        type=float,
+        default=1e-6,
+        help="Ewald/PME target accuracy (torch-pme error bounds)",
+    )
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu")
+    p.set_defaults(func=_run_qeq)
+
+
+def _add_plot_qeq(sub) -> None:
+    p = sub.add_parser(
+        "plot-qeq",
+        help="plot charges along the normal and electrode totals",
+        description="Compare a constant-charge and a constant-potential frame.",
+    )
+    p.add_argument("--constq", required=True, help="constant-charge extxyz")
+    p.add_argument("--constp", required=True, help="constant-potential extxyz")
+    p.add_argument("--out", required=True, help="figure (PNG)")
+    p.add_argument("--csv", required=True, help="electrode totals table (CSV)")
+    p.add_argument(
+        "--bin-width",
+        type=float,
+        default=0.5,
+        metavar="A",
+        help="slice width along z in Å (default 0.5)",
+    )
+    p.set_defaults(func=_run_plot_qeq)
+
+
+def _versions() -> dict[str, str]:
+    import ase
+    import torch
+    import torchpme
+
+    return {
+        "constpot": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch-pme": torchpme.__version__,
+        "ase": ase.__version__,
+    }
+
+
+def _run_qeq(args) -> int:
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import read, write
+
+    from .io import atomic_path, frozen_mask
+    from .keys import ANODE, COUNTER, ELECTRODE, ELECTRODE_NAMES, FROZEN
+    from .qeq import (
+        ChargeSolver,
+        QEqParameters,
+        QEqSetupError,
+        electrode_potentials,
+        metallic_li,
+        rotate_normal_to_z,
+    )
+
+    path = Path(args.structure)
+    if not path.is_file():
+        raise QEqSetupError(f"structure file not found: {path}")
+    atoms = read(path)
+    frozen = frozen_mask(atoms)
+    atoms = rotate_normal_to_z(atoms, args.normal)
+    atoms.set_constraint()
+    atoms.arrays[FROZEN] = frozen
+
+    constant_potential = (
+        args.anode_potential is not None or args.counter_potential is not None
+    )
+    if args.electrodes == "paper":
+        labels = metallic_li(atoms, always=np.flatnonzero(frozen))
+    else:
+        labels = np.zeros(len(atoms), dtype=np.int64)
+        if constant_potential:
+            raise QEqSetupError(
+                "--anode-potential/--counter-potential need electrodes; "
+                "use --electrodes paper"
+            )
+    atoms.arrays[ELECTRODE] = labels
+    psi = None
+    if constant_potential:
+        psi = electrode_potentials(
+            labels, args.anode_potential or 0.0, args.counter_potential or 0.0
+        )
+
+    solver = ChargeSolver(
+        QEqParameters.paper(),
+        slab=args.slab,
+        method=args.method,
+        tol=args.tol,
+        device=args.device,
+        accuracy=args.accuracy,
+    )
+    mode = "constant potential" if constant_potential else "constant charge"
+    print(
+        f"constpot {__version__} qeq: {path} ({len(atoms)} atoms, {mode}, "
+        f"{args.method}, slab={args.slab}, normal {args.normal} -> z)",
+        flush=True,
+    )
+    print(
+        "electrode atoms: "
+        f"anode {int((labels == ANODE).sum())}, "
+        f"counter {int((labels == COUNTER).sum())}",
+        flush=True,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = solver.solve(atoms, potential=psi, total_charge=args.total_charge)
+    for w in caught:
+        print(f"warning: {w.message}", flush=True)
+    seconds = time.perf_counter() - start
+    print(
+        f"solved in {seconds:.2f} s: {res.iterations} CG iterations, relative "
+        f"residual {res.residual:.2e}; E_QEq = {res.energy:.6f} eV, "
+        f"Omega = {res.grand_energy:.6f} eV",
+        flush=True,
+    )
+
+    q = res.charges
+    parts = {}
+    for value, name in ELECTRODE_NAMES.items():
+        sel = labels == value
+        parts[name] = {"n_atoms": int(sel.sum()), "total_e": float(q[sel].sum())}
+    elements = {}
+    for sym in sorted(set(atoms.get_chemical_symbols())):
+        v = q[atoms.symbols == sym]
+        elements[sym] = {
+            "n_atoms": int(v.size),
+            "mean_e": float(v.mean()),
+            "std_e": float(v.std()),
+            "min_e": float(v.min()),
+            "max_e": float(v.max()),
+        }
+    print(f"{'part':<10}{'atoms':>8}{'total (e)':>14}")
+    for name, row in parts.items():
+        print(f"{name:<10}{row['n_atoms']:>8}{row['total_e']:>14.6f}")
+    print(f"{'element':<8}{'atoms':>7}{'mean':>10}{'std':>10}{'min':>10}{'max':>10}")
+    for sym, row in elements.items():
+        print(
+            f"{sym:<8}{row['n_atoms']:>7}{row['mean_e']:>10.4f}"
+            f"{row['std_e']:>10.4f}{row['min_e']:>10.4f}{row['max_e']:>10.4f}"
+        )
+
+    atoms.calc = SinglePointCalculator(
+        atoms,
+        energy=res.energy,
+        free_energy=res.grand_energy,
+        forces=res.forces,
+        charges=q,
+    )
+    atoms.info.update(
+        {
+            "qeq_mode": "constp" if constant_potential else "constq",
+            "anode_potential_V": float(args.anode_potential or 0.0),
+            "counter_potential_V": float(args.counter_potential or 0.0),
+            "cg_iterations": int(res.iterations),
+            "qeq_residual": float(res.residual),
+            "anode_charge_e": parts["anode"]["total_e"],
+            "counter_charge_e": parts["counter"]["total_e"],
+        }
+    )
+    with atomic_path(args.out) as tmp:
+        write(tmp, atoms, format="extxyz")
+    if args.summary:
+        summary = {
+            "structure": str(path),
+            "n_atoms": len(atoms),
+            "mode": atoms.info["qeq_mode"],
+            "anode_potential_V": args.anode_potential,
+            "counter_potential_V": args.counter_potential,
+            "total_charge_e": float(q.sum()),
+            "energy_eV": res.energy,
+            "grand_energy_eV": res.grand_energy,
+            "iterations": res.iterations,
+            "residual": res.residual,
+            "seconds": seconds,
+            "parts": parts,
+            "elements": elements,
+            "solver": solver.todict(),
+            "ewald": res.settings,
+            "versions": _versions(),
+        }
+        with atomic_path(args.summary) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote {args.out}", flush=True)
+    return 0
+
+
+def _run_plot_qeq(args) -> int:
+    from .analysis.qeq_profile import (
+        electrode_totals,
+        plot_charge_profiles,
+        read_charged_frame,
+        write_totals_csv,
+    )
+
+    frames = {
+        "constant charge": read_charged_frame(args.constq),
+        "constant potential": read_charged_frame(args.constp),
+    }
+    totals = {
+        "constq": electrode_totals(frames["constant charge"]),
+        "constp": electrode_totals(frames["constant potential"]),
+    }
+    write_totals_csv(args.csv, totals)
+    plot_charge_profiles(frames, args.out, bin_width=args.bin_width)
+    for mode, parts in totals.items():
+        print(mode, {k: round(v["total_e"], 4) for k, v in parts.items()})
+    print(f"wrote {args.out} and {args.csv}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="constpot",
+        description="Constant-potential QEq + machine-learned interface simulations",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_qeq(sub)
+    _add_plot_qeq(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``constpot`` console script."""
+    from .qeq.errors import ConvergenceError, QEqSetupError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (QEqSetupError, ConvergenceError, ValueError, FileNotFoundError) as err:
+        print(f"constpot {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
