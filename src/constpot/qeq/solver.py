@@ -22,7 +22,7 @@ puts electrons (negative charge) on the electrode. The "electronegativity shift"
 φ of Hu et al. (2025) is φ = −ψ: their anode shift +6 eV is ψ = −6 V.
 
 Two solvers give the same answer: ``"dense"`` builds A and solves the bordered
-system by LU (reference, small cells); ``"cg"`` runs a projected, Jacobi
+system by LU (reference, small cells); ``"cg"`` runs a projected,
 preconditioned conjugate gradient (Gould, Hribar & Nocedal, SIAM J. Sci. Comput.
 23, 1376 (2001)) with one Ewald/PME evaluation per iteration and warm starts.
 
@@ -45,6 +45,7 @@ from .errors import ConvergenceError, QEqSetupError
 from .ewald import GaussianEwald
 from .geometry import check_vacuum
 from .params import QEqParameters
+from .precondition import LongRangePreconditioner
 
 __all__ = ["ChargeResult", "ChargeSolver"]
 
@@ -122,15 +123,40 @@ class _Constraints:
             out = out + torch.where(self._in_group, y[k:][self._safe], 0.0)
         return out
 
-    def gram(self, dinv: torch.Tensor) -> torch.Tensor:
-        """C D⁻¹ Cᵀ, (m, m)."""
-        m = self.m
-        mat = torch.zeros((m, m), dtype=dinv.dtype, device=dinv.device)
-        for row in range(m):
-            e = torch.zeros(m, dtype=dinv.dtype, device=dinv.device)
-            e[row] = 1.0
-            mat[:, row] = self.apply(dinv * self.apply_t(e, len(dinv), dinv))
-        return mat
+    def columns(self, n: int, like: torch.Tensor) -> torch.Tensor:
+        """Cᵀ as an (n, m) matrix."""
+        eye = torch.eye(self.m, dtype=like.dtype, device=like.device)
+        return torch.stack([self.apply_t(e, n, like) for e in eye], dim=1)
+
+
+class _Projection:
+    """Constraint projection preconditioned by M⁻¹ (Gould, Hribar & Nocedal).
+
+    ``project(r)`` returns z = M⁻¹(r − Cᵀy), the projected gradient
+    g = r − Cᵀy and y = (CM⁻¹Cᵀ)⁻¹CM⁻¹r, so that Cz = 0.
+    """
+
+    def __init__(self, cons: _Constraints, minv, n: int, like: torch.Tensor):
+        self.cons, self.minv, self.n = cons, minv, n
+        if cons.m:
+            self._minv_ct = minv(cons.columns(n, like))  # (n, m)
+            gram = torch.stack([cons.apply(col) for col in self._minv_ct.T], dim=1)
+            self._chol = torch.linalg.cholesky(0.5 * (gram + gram.T))
+
+    def project(self, r: torch.Tensor):
+        if self.cons.m == 0:
+            return self.minv(r), r, r.new_zeros(0)
+        z = self.minv(r)
+        y = torch.cholesky_solve(self.cons.apply(z).unsqueeze(1), self._chol)[:, 0]
+        g = r - self.cons.apply_t(y, self.n, r)
+        return z - self._minv_ct @ y, g, y
+
+    def feasible(self, x: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """x + M⁻¹Cᵀy with C(x + M⁻¹Cᵀy) = d."""
+        if self.cons.m == 0:
+            return x
+        y = torch.cholesky_solve((d - self.cons.apply(x)).unsqueeze(1), self._chol)
+        return x + self._minv_ct @ y[:, 0]
 
 
 class ChargeSolver:
@@ -159,6 +185,10 @@ class ChargeSolver:
         Long-range method for ``"cg"`` (``"dense"`` always uses Ewald).
     max_iter : int
         CG iteration limit; exceeding it raises :class:`ConvergenceError`.
+    preconditioner : {"longrange", "jacobi"}
+        CG preconditioner: diagonal plus the smooth long-range Coulomb part
+        (:class:`~constpot.qeq.precondition.LongRangePreconditioner`), or the
+        diagonal alone.
     compute_forces : bool
         Whether :meth:`solve` returns forces.
     dtype : torch.dtype
@@ -183,6 +213,7 @@ class ChargeSolver:
         cutoff: float | None = None,
         kspace: str = "auto",
         max_iter: int = 2000,
+        preconditioner: str = "longrange",
         compute_forces: bool = True,
         dtype: torch.dtype = torch.float64,
     ):
@@ -196,6 +227,11 @@ class ChargeSolver:
             raise ValueError(f"method must be 'cg' or 'dense', got {method!r}")
         if not (tol > 0):
             raise ValueError(f"tol must be > 0, got {tol}")
+        if preconditioner not in ("longrange", "jacobi"):
+            raise ValueError(
+                "preconditioner must be 'longrange' or 'jacobi', got "
+                f"{preconditioner!r}"
+            )
         if max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter}")
         self.params = params
@@ -207,6 +243,7 @@ class ChargeSolver:
         self.cutoff = cutoff
         self.kspace = "ewald" if method == "dense" else kspace
         self.max_iter = int(max_iter)
+        self.preconditioner = preconditioner
         self.compute_forces = compute_forces
         self.dtype = dtype
 
@@ -222,6 +259,7 @@ class ChargeSolver:
             "cutoff": self.cutoff,
             "kspace": self.kspace,
             "max_iter": self.max_iter,
+            "preconditioner": self.preconditioner,
         }
 
     # ----------------------------------------------------------------- public
@@ -334,15 +372,16 @@ class ChargeSolver:
         resid = 0.0
         q_free = torch.zeros(0, dtype=dt, device=dev)
         if len(free):
-            dinv = self._preconditioner(op, free_t, j_free)
-            project = self._projector(cons, dinv)
-            ref = self._reference_norm(op, free_t, j_free, b, d, cons, dinv, project)
+            proj = _Projection(
+                cons, self._preconditioner(op, free_t, j_free), len(free_t), b
+            )
+            ref = self._reference_norm(op, free_t, j_free, b, d, proj)
             if self.method == "dense":
                 q_free, lam = self._dense(op, free_t, j_free, b, cons, d)
             else:
                 g = None if guess is None else t(_per_atom(guess, "guess", n))[free_t]
                 q_free, lam, iterations = self._cg(
-                    op, free_t, j_free, b, cons, d, g, dinv, project, ref
+                    op, free_t, j_free, b, cons, d, g, proj, ref
                 )
 
         q = q_fix.clone()
@@ -350,9 +389,7 @@ class ChargeSolver:
         phi = op.potential(q)
         if len(free):
             # KKT residual of the final charges, relative to the cold start.
-            resid = self._relative_residual(
-                free_t, j_free, c0, q_free, phi, project, dinv, ref
-            )
+            resid = self._relative_residual(free_t, j_free, c0, q_free, phi, proj, ref)
 
         qn = q.cpu().numpy()
         e_site = float(np.sum(chi_a * qn + 0.5 * j_a * qn**2))
@@ -394,36 +431,26 @@ class ChargeSolver:
         return j_free * v + op.potential(full)[free_t]
 
     def _preconditioner(self, op, free_t, j_free):
+        if self.preconditioner == "longrange":
+            return LongRangePreconditioner(op, free_t, j_free)
         diag = j_free + COULOMB_EV_A * op._self_diag[free_t]
         fallback = diag[diag > 0].mean() if bool((diag > 0).any()) else 1.0
-        return 1.0 / torch.where(diag > 0, diag, fallback)
+        dinv = 1.0 / torch.where(diag > 0, diag, fallback)
+        return lambda r: dinv * r if r.ndim == 1 else dinv.unsqueeze(1) * r
 
-    def _projector(self, cons, dinv):
-        if cons.m == 0:
-            return lambda r: (dinv * r, r.new_zeros(0))
-        chol = torch.linalg.cholesky(cons.gram(dinv))
-        n = len(dinv)
-
-        def project(r):
-            y = torch.cholesky_solve(cons.apply(dinv * r).unsqueeze(1), chol)[:, 0]
-            return dinv * (r - cons.apply_t(y, n, r)), y
-
-        return project
-
-    def _feasible(self, cons, dinv, d, x):
-        if cons.m == 0:
-            return x
-        chol = torch.linalg.cholesky(cons.gram(dinv))
-        y = torch.cholesky_solve((d - cons.apply(x)).unsqueeze(1), chol)[:, 0]
-        return x + dinv * cons.apply_t(y, len(x), x)
-
-    def _cg(self, op, free_t, j_free, b, cons, d, guess, dinv, project, ref):
+    def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref):
         nf = len(free_t)
         x0 = torch.zeros_like(b) if guess is None else guess
-        x = self._feasible(cons, dinv, d, x0)
+        x = proj.feasible(x0, d)
         r = self._matvec(op, free_t, j_free, x) + b
-        z, y = project(r)
-        res = float(torch.linalg.norm(z / dinv)) / ref
+        z, g, y = proj.project(r)
+        # Residual update (Gould, Hribar & Nocedal 2001): drop the range(Cᵀ)
+        # part of r after each projection. Without it rᵀz is the difference of
+        # large numbers (r → Cᵀy at convergence) and CG stagnates or diverges
+        # once the projected residual is ~1e-7 of the multipliers.
+        r = r - cons.apply_t(y, nf, r)
+        lam = y
+        res = float(torch.linalg.norm(g)) / ref
         p = -z
         rz = torch.dot(r, z)
         it = 0
@@ -449,27 +476,28 @@ class ChargeSolver:
             alpha = rz / pap
             x = x + alpha * p
             r = r + alpha * ap
-            z, y = project(r)
+            z, g, y = proj.project(r)
+            r = r - cons.apply_t(y, nf, r)
+            lam = lam + y
             rz_new = torch.dot(r, z)
             p = -z + (rz_new / rz) * p
             rz = rz_new
-            res = float(torch.linalg.norm(z / dinv)) / ref
+            res = float(torch.linalg.norm(g)) / ref
             it += 1
-        return x, y, it
+        # A x + b = Cᵀ lam here; the bordered system's λ (as in _dense) is −lam.
+        return x, -lam, it
 
-    def _reference_norm(self, op, free_t, j_free, b, d, cons, dinv, project):
-        x0 = self._feasible(cons, dinv, d, torch.zeros_like(b))
+    def _reference_norm(self, op, free_t, j_free, b, d, proj):
+        x0 = proj.feasible(torch.zeros_like(b), d)
         r0 = self._matvec(op, free_t, j_free, x0) + b
-        z0, _ = project(r0)
-        ref = float(torch.linalg.norm(z0 / dinv))
+        _, g0, _ = proj.project(r0)
+        ref = float(torch.linalg.norm(g0))
         return ref if ref > 0 else 1.0
 
-    def _relative_residual(self, free_t, j_free, c0, q_free, phi, project, dinv, ref):
-        if len(free_t) == 0:
-            return 0.0
+    def _relative_residual(self, free_t, j_free, c0, q_free, phi, proj, ref):
         grad = j_free * q_free + phi[free_t] + c0
-        z, _ = project(grad)
-        return float(torch.linalg.norm(z / dinv)) / ref
+        _, g, _ = proj.project(grad)
+        return float(torch.linalg.norm(g)) / ref
 
 
 def _resolve_device(device) -> torch.device:
