@@ -99,6 +99,8 @@ def main() -> None:
         f"device {args.device}, torch threads {torch.get_num_threads()}, "
         f"CG tol {args.tol:g}"
     )
+    # Warm-up: first-call costs of torch and vesin are not the solver's.
+    ChargeSolver(slab=True, compute_forces=False).solve(crop_y(base, 0.1))
     header = (
         f"{'N':>6} {'kspace':>6} {'dense s':>8} {'CG cold s':>9} "
         f"{'iters':>5} {'CG warm s':>9} {'iters':>5} {'dense/CG':>8} "

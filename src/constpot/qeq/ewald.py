@@ -25,13 +25,16 @@ with a point-charge smearing :math:`s` (torch-pme's ``smearing``):
   \\operatorname{erfc}(r/\\gamma_{ij})]/r` over a neighbour list, which both
   completes the point-charge Ewald sum and turns point charges into Gaussians.
 - **self and background**: :math:`1/(\\sqrt\\pi\\sigma_i)` on the diagonal and,
-  for net-charged cells, :math:`+(2\\pi/V)(\\sigma_i^2 + \\sigma_j^2)`, so that the
-  energy does not depend on the Ewald splitting (the :math:`\\mathbf k = 0` term of
-  the Gaussian density is dropped).
+  for net-charged 3D cells, :math:`+(2\\pi/V)(\\sigma_i^2 + \\sigma_j^2)`: the
+  energy is that of Gaussian densities with the :math:`\\mathbf k = 0` Fourier
+  term dropped (a uniform neutralising background), independent of the split.
 - **slab** (x, y periodic, normal z): the Yeh–Berkowitz correction with the
   net-charge terms of Ballenegger, Arnold & Cerdà, J. Chem. Phys. 131, 094107
-  (2009), eq. 31: :math:`E_\\mathrm{YB} = (2\\pi k/V)(M_z^2 - Q\\sum_i q_i z_i^2 -
-  Q^2 L_z^2/12)`, applied in the cell as given.
+  (2009), eq. 31: :math:`E_\\mathrm{YB} = (2\\pi k/V)(M_z^2 - Q\\sum_i q_i
+  (z_i^2 + \\sigma_i^2) - Q^2 L_z^2/12)`, applied in the cell as given. The
+  Gaussians' own variance :math:`\\sigma_i^2` in the second moment cancels the 3D
+  width background exactly, so neither appears in slab mode and net-charged
+  slabs converge to the 2D limit as point charges do.
 
 Splitting parameters come from a target ``accuracy`` through torch-pme's error
 bounds (:mod:`torchpme.tuning`), deterministically (no timing-based choice), so
@@ -45,6 +48,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 import torch
 import torchpme
 from scipy.special import erfcinv
@@ -61,6 +65,8 @@ __all__ = ["EwaldSettings", "GaussianEwald", "check_slab_cell"]
 # Ewald sum in ``kspace="auto"`` (two float64 tables, 640 MB); beyond it
 # PME is used.
 _MAX_EWALD_TABLE = 4.0e7
+# Splitting parameters by (cell, n_atoms, max width, accuracy, cutoff, kspace).
+_SETTINGS_CACHE: dict[tuple, EwaldSettings] = {}
 # Number of k-vectors per chunk when forces are taken by autograd.
 _KCHUNK = 512
 
@@ -165,10 +171,14 @@ class GaussianEwald:
     accuracy : float
         Target accuracy of the Ewald sum, in the units of torch-pme's error
         bounds (RMS force error for unit charges, e²/Å²; multiply by k for
-        eV/Å). ``1e-6`` gives potentials converged to about 1e-6 V.
+        eV/Å). Potential errors are a few times k·accuracy V per e (at
+        ``1e-6``: about 1e-5 V, at most ~1e-4 V); torch-pme's PME estimate is
+        optimistic, so PME force errors can reach ~10× the target.
     cutoff : float or None, Å
-        Real-space cutoff. Default: long enough for the Gaussian pair terms to
-        decay below ``accuracy`` (``2 σ_max erfc⁻¹(accuracy)``) and at least 8 Å.
+        Real-space cutoff. Default: the cheapest (by a fixed cost model) of
+        6–20 Å in 0.5 Å steps that is long enough for the Gaussian pair terms to
+        decay below ``accuracy`` (``2 σ_max erfc⁻¹(accuracy)``; that length
+        itself when it exceeds 20 Å).
     kspace : {"auto", "ewald", "pme"}
         Long-range method. ``"auto"`` takes the explicit Ewald sum while its
         structure-factor table stays small, PME otherwise.
@@ -216,8 +226,12 @@ class GaussianEwald:
             raise QEqSetupError(
                 f"sigma must have shape ({n_atoms},), got {sigma.shape}"
             )
-        if np.any(sigma < 0) or not np.all(np.isfinite(sigma)):
-            raise QEqSetupError("sigma must be finite and >= 0")
+        bad = np.flatnonzero(~np.isfinite(sigma) | (sigma < 0))
+        if bad.size:
+            raise QEqSetupError(
+                f"sigma must be finite and >= 0; atom index {int(bad[0])} has "
+                f"{sigma[bad[0]]}"
+            )
         if not (0 < accuracy < 1):
             raise QEqSetupError(f"accuracy must be in (0, 1), got {accuracy}")
         if kspace not in ("auto", "ewald", "pme"):
@@ -238,7 +252,14 @@ class GaussianEwald:
         self.cell = _as_tensor(cell, self.device, dtype)
         self.sigma = _as_tensor(sigma, self.device, dtype)
 
-        self.settings = self._tune(accuracy, cutoff, kspace)
+        # The splitting depends on the cell, the atom count and the widths only:
+        # cache it, so MD steps in a fixed cell skip the search.
+        key = (cell.tobytes(), n_atoms, float(sigma.max()), accuracy, cutoff, kspace)
+        if key not in _SETTINGS_CACHE:
+            if len(_SETTINGS_CACHE) >= 64:
+                _SETTINGS_CACHE.pop(next(iter(_SETTINGS_CACHE)))
+            _SETTINGS_CACHE[key] = self._tune(accuracy, cutoff, kspace)
+        self.settings = _SETTINGS_CACHE[key]
         self._build_real_space()
         self._build_kspace()
 
@@ -269,19 +290,27 @@ class GaussianEwald:
         def split(rc: float) -> tuple[float, float, int]:
             smearing = self._smearing_for(rc, accuracy)
             s = torch.tensor(smearing, dtype=torch.float64)
-            k_cut = 0.05
-            while float(
-                ewald_bounds.err_kspace(s, torch.tensor(2 * math.pi / k_cut))
-            ) > (accuracy / 2.0):
-                k_cut *= 1.02
-            return smearing, k_cut, self._count_kvectors(k_cut)
+
+            def error(k: float) -> float:
+                return float(ewald_bounds.err_kspace(s, torch.tensor(2 * math.pi / k)))
+
+            # Smallest k-sphere radius meeting accuracy/2 (error falls with k).
+            lo, hi = 1e-3, 1.0
+            while error(hi) > accuracy / 2.0:
+                lo, hi = hi, 2.0 * hi
+            for _ in range(40):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if error(mid) > accuracy / 2.0 else (lo, mid)
+            return smearing, hi, self._count_kvectors(hi)
 
         if cutoff is None:
             # Cheapest operator per atom: real-space pairs (weighted by their
             # set-up cost: neighbour list, kernels, sparse matrix; measured on
             # the 3070-atom example cell) against the k-space table work.
             best = None
-            for rc in np.arange(max(rc_gauss, 6.0), 20.01, 0.5):
+            # Wide Gaussians (rc_gauss > 20 Å) leave only rc_gauss itself.
+            rc_min = max(rc_gauss, 6.0)
+            for rc in np.arange(rc_min, max(rc_min, 20.0) + 0.01, 0.5):
                 smearing, k_cut, n_k = split(float(rc))
                 cost = 20.0 * density * 4.0 / 3.0 * math.pi * rc**3 + 4.0 * n_k
                 if best is None or cost < best[0]:
@@ -368,17 +397,22 @@ class GaussianEwald:
         self._pair_w = self._pair_kernel(d)
         # Symmetric sparse matrix R with both (i, j) and (j, i) entries; the
         # self-image pairs (i, i, S) of the half list appear twice, as they must.
-        rows = torch.cat([self._i, self._j])
-        cols = torch.cat([self._j, self._i])
-        vals = torch.cat([self._pair_w, self._pair_w])
+        # scipy's COO -> CSR conversion sums duplicates in O(nnz), no sort.
         n = self.n_atoms
+        w = self._pair_w.cpu().numpy()
+        csr = scipy.sparse.coo_matrix(
+            (np.concatenate([w, w]), (np.concatenate([i, j]), np.concatenate([j, i]))),
+            shape=(n, n),
+        ).tocsr()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "sparse ... beta" notes
-            coo = torch.sparse_coo_tensor(
-                torch.stack([rows, cols]), vals, (n, n), device=dev, dtype=dt
-            ).coalesce()
-            self._real = coo.to_sparse_csr() if dev.type == "cpu" else coo
-        self._coo = coo
+            self._real = torch.sparse_csr_tensor(
+                torch.as_tensor(csr.indptr, dtype=torch.int64, device=dev),
+                torch.as_tensor(csr.indices, dtype=torch.int64, device=dev),
+                torch.as_tensor(csr.data, dtype=dt, device=dev),
+                size=(n, n),
+            )
+        self._csr = csr
 
     def _pair_kernel(self, d: torch.Tensor) -> torch.Tensor:
         """[erfc(r/√2 s) − erfc(r/γ_ij)] / r for the neighbour pairs, 1/Å."""
@@ -408,8 +442,10 @@ class GaussianEwald:
         # (2/V) G(k) for the half sphere: each k stands for k and -k.
         self._kweights = 2.0 * self._coulomb.lr_from_k_sq(k_sq) / self.volume
         phase = self.kvectors @ self.positions.T  # (n_k, n_atoms)
-        self._cos = torch.cos(phase)
-        self._sin = torch.sin(phase)
+        # Structure-factor table [cos; sin], (2 n_k, n_atoms): one matrix
+        # product each way per potential evaluation.
+        self._trig = torch.cat([torch.cos(phase), torch.sin(phase)])
+        self._trig_w = torch.cat([self._kweights, self._kweights])
 
     def _half_sphere_kvectors(self, k_cut: float) -> torch.Tensor:
         recip = 2 * math.pi * np.linalg.inv(self._np_cell).T  # rows b_i
@@ -440,14 +476,13 @@ class GaussianEwald:
         (n_atoms,) or (n_atoms, m) tensor, V
             φ_i = ∂E/∂q_i.
         """
+        charges = torch.as_tensor(charges, dtype=self.dtype, device=self.device)
         q = charges if charges.ndim == 2 else charges.unsqueeze(1)
         st = self.settings
         phi = self._real @ q
         if st.kspace == "ewald":
-            cq = self._cos @ q
-            sq = self._sin @ q
-            w = self._kweights.unsqueeze(1)
-            phi = phi + self._cos.T @ (w * cq) + self._sin.T @ (w * sq)
+            sk = self._trig_w.unsqueeze(1) * (self._trig @ q)
+            phi = phi + self._trig.T @ sk
             phi = phi - q * float(self._coulomb.self_contribution())
             bg = 2.0 * float(self._coulomb.background_correction()) / self.volume
             phi = phi - bg * q.sum(dim=0, keepdim=True)
@@ -456,14 +491,17 @@ class GaussianEwald:
                 q, self.cell, self.positions, self._no_pairs, self._no_dist
             )
         phi = phi + self._self_diag.unsqueeze(1) * q
-        phi = phi + self._gaussian_background(q)
         if self.slab:
             phi = phi + self._slab_potential(q, self.positions)
+        else:
+            phi = phi + self._gaussian_background(q)
         phi = COULOMB_EV_A * phi
         return phi if charges.ndim == 2 else phi.squeeze(1)
 
     def _gaussian_background(self, q: torch.Tensor) -> torch.Tensor:
-        # (2π/V) Σ_j (σ_i² + σ_j²) q_j: the k = 0 width term of net-charged cells.
+        # (2π/V) Σ_j (σ_i² + σ_j²) q_j: the k = 0 width term of net-charged 3D
+        # cells. In a slab it is cancelled exactly by the Gaussians' own
+        # variance in the Yeh–Berkowitz net-charge term, −(2π/V) Q Σ q_i σ_i².
         pref = 2.0 * math.pi / self.volume
         total = q.sum(dim=0, keepdim=True)
         moment = (self._sigma_sq.unsqueeze(1) * q).sum(dim=0, keepdim=True)
@@ -488,18 +526,18 @@ class GaussianEwald:
         if self.settings.kspace != "ewald":
             raise QEqSetupError("the dense matrix needs kspace='ewald'")
         n = self.n_atoms
-        w = self._kweights.unsqueeze(1)
-        mat = self._coo.to_dense()
-        mat += self._cos.T @ (w * self._cos) + self._sin.T @ (w * self._sin)
+        mat = torch.as_tensor(self._csr.toarray(), dtype=self.dtype, device=self.device)
+        mat += self._trig.T @ (self._trig_w.unsqueeze(1) * self._trig)
         idx = torch.arange(n, device=self.device)
         mat[idx, idx] += self._self_diag - float(self._coulomb.self_contribution())
         mat -= 2.0 * float(self._coulomb.background_correction()) / self.volume
         pref = 2.0 * math.pi / self.volume
-        mat += pref * (self._sigma_sq.unsqueeze(1) + self._sigma_sq.unsqueeze(0))
         if self.slab:
             z = self.positions[:, 2]
             length = float(self._np_cell[2, 2])
             mat -= pref * ((z.unsqueeze(1) - z.unsqueeze(0)) ** 2 + length**2 / 6.0)
+        else:
+            mat += pref * (self._sigma_sq.unsqueeze(1) + self._sigma_sq.unsqueeze(0))
         return COULOMB_EV_A * mat
 
     def energy(self, charges: torch.Tensor) -> float:

@@ -375,13 +375,13 @@ class ChargeSolver:
             proj = _Projection(
                 cons, self._preconditioner(op, free_t, j_free), len(free_t), b
             )
-            ref = self._reference_norm(op, free_t, j_free, b, d, proj)
+            ref, cold = self._reference_norm(op, free_t, j_free, b, d, proj)
             if self.method == "dense":
                 q_free, lam = self._dense(op, free_t, j_free, b, cons, d)
             else:
                 g = None if guess is None else t(_per_atom(guess, "guess", n))[free_t]
                 q_free, lam, iterations = self._cg(
-                    op, free_t, j_free, b, cons, d, g, proj, ref
+                    op, free_t, j_free, b, cons, d, g, proj, ref, cold
                 )
 
         q = q_fix.clone()
@@ -438,11 +438,13 @@ class ChargeSolver:
         dinv = 1.0 / torch.where(diag > 0, diag, fallback)
         return lambda r: dinv * r if r.ndim == 1 else dinv.unsqueeze(1) * r
 
-    def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref):
+    def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref, cold):
         nf = len(free_t)
-        x0 = torch.zeros_like(b) if guess is None else guess
-        x = proj.feasible(x0, d)
-        r = self._matvec(op, free_t, j_free, x) + b
+        if guess is None:
+            x, r = cold  # the reference point is the cold start
+        else:
+            x = proj.feasible(guess, d)
+            r = self._matvec(op, free_t, j_free, x) + b
         z, g, y = proj.project(r)
         # Residual update (Gould, Hribar & Nocedal 2001): drop the range(Cᵀ)
         # part of r after each projection. Without it rᵀz is the difference of
@@ -488,11 +490,12 @@ class ChargeSolver:
         return x, -lam, it
 
     def _reference_norm(self, op, free_t, j_free, b, d, proj):
+        """Norm of the projected gradient at the cold start, and that start."""
         x0 = proj.feasible(torch.zeros_like(b), d)
         r0 = self._matvec(op, free_t, j_free, x0) + b
         _, g0, _ = proj.project(r0)
         ref = float(torch.linalg.norm(g0))
-        return ref if ref > 0 else 1.0
+        return (ref if ref > 0 else 1.0), (x0, r0)
 
     def _relative_residual(self, free_t, j_free, c0, q_free, phi, proj, ref):
         grad = j_free * q_free + phi[free_t] + c0
