@@ -6,9 +6,13 @@ constpot works in eV, Å, fs, elementary charge e and volts (ASE conventions).
 import math
 
 __all__ = [
+    "AMU_PER_A3_IN_G_PER_CM3",
+    "AVOGADRO_PER_MOL",
     "COULOMB_EV_A",
     "EPSILON0_E_PER_V_A",
+    "LITRE_IN_A3",
     "MIN_DISTANCE_A",
+    "mass_density_g_cm3",
 ]
 
 #: Coulomb constant k = 1/(4πε₀) in eV·Å/e² (CODATA 2018; equals torch-pme's
@@ -20,3 +24,17 @@ EPSILON0_E_PER_V_A: float = 1.0 / (4.0 * math.pi * COULOMB_EV_A)
 
 #: Atoms closer than this (Å) are treated as overlapping: bad input.
 MIN_DISTANCE_A: float = 0.3
+
+#: Avogadro constant, 1/mol (exact, SI 2019).
+AVOGADRO_PER_MOL: float = 6.02214076e23
+
+#: 1 amu/Å³ expressed in g/cm³ (1.66053906660e-24 g / 1e-24 cm³).
+AMU_PER_A3_IN_G_PER_CM3: float = 1.66053906660
+
+#: One litre in Å³.
+LITRE_IN_A3: float = 1.0e27
+
+
+def mass_density_g_cm3(total_mass_amu: float, volume_A3: float) -> float:
+    """Mass density in g/cm³ of ``total_mass_amu`` in ``volume_A3``."""
+    return AMU_PER_A3_IN_G_PER_CM3 * total_mass_amu / volume_A3
