@@ -19,12 +19,15 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/build.smk"
 include: "workflow/rules/qeq.smk"
 
 
 rule all:
     default_target: True
     input:
+        expand("results/build/{system}/interface.extxyz", system=systems()),
+        expand("results/build/{system}/interface.png", system=systems()),
         expand("results/qeq/{mode}/summary.json", mode=qeq_modes()),
         expand("results/qeq/{mode}/charges.extxyz", mode=qeq_modes()),
         "results/qeq/charge_profile.png",

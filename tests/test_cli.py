@@ -200,3 +200,46 @@ def test_missing_structure_is_reported(tmp_path, capsys):
 def test_parser_lists_subcommands():
     text = build_parser().format_help()
     assert "qeq" in text and "plot-qeq" in text
+
+
+def test_build_bad_recipe_fails_before_writing(tmp_path, capsys):
+    """A recipe that cannot be built names the key; nothing is written."""
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "systems:\n  thick:\n    preset: demo\n    cell_height_A: 30.0\n"
+        "  odd:\n    sei: {components: {LiCl: 1.0}}\n"
+    )
+    for system, match in (
+        ("thick", "cell_height_A"),
+        ("odd", "LiCl"),
+        ("nope", "nope"),
+    ):
+        out = tmp_path / f"{system}.extxyz"
+        argv = ["build", str(config), "--system", system, "--out", str(out)]
+        _fails_cleanly(argv, out, capsys, match)
+
+
+def test_build_writes_interface(tmp_path):
+    """The bare demo interface: written, neutral in formal charge, with its
+    picture and summary."""
+    config = tmp_path / "c.yaml"
+    config.write_text("systems:\n  bare:\n    sei: {phase: none}\n")
+    out, png, js = tmp_path / "i.extxyz", tmp_path / "i.png", tmp_path / "i.json"
+    argv = [
+        "build",
+        str(config),
+        "--system",
+        "bare",
+        "--out",
+        str(out),
+        "--picture",
+        str(png),
+        "--summary",
+        str(js),
+    ]
+    assert main(argv) == 0
+    atoms = read(out)
+    assert atoms.get_initial_charges().sum() == pytest.approx(0.0, abs=1e-12)
+    assert set(atoms.arrays["region"]) == {"anode", "electrolyte", "counter"}
+    assert png.stat().st_size > 10_000
+    assert json.loads(js.read_text())["n_atoms"] == len(atoms)

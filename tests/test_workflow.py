@@ -140,6 +140,14 @@ def test_default_workflow_end_to_end(tmp_path):
         timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # Every configured system is built, with its picture and summary.
+    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
+    for system in config["systems"]:
+        folder = tmp_path / "results" / "build" / system
+        for name in ("interface.extxyz", "interface.png", "interface.json"):
+            assert (folder / name).stat().st_size > 0, (system, name)
+        info = json.loads((folder / "interface.json").read_text())
+        assert info["n_atoms"] == sum(info["regions"].values())
     qeq = tmp_path / "results" / "qeq"
     for path in ("charge_profile.png", "electrode_totals.csv"):
         assert (qeq / path).stat().st_size > 0

@@ -112,6 +112,84 @@ def _add_plot_qeq(sub) -> None:
     p.set_defaults(func=_run_plot_qeq)
 
 
+def _add_build(sub) -> None:
+    p = sub.add_parser(
+        "build",
+        help="build an anode | SEI | electrolyte | counter-electrode interface",
+        description=(
+            "Build system NAME of CONFIG (a YAML file with a `systems:` mapping of "
+            "named recipes; see config/README.md) and write it as extxyz with "
+            "per-atom region, mol_id, frozen and formal initial charges."
+        ),
+    )
+    p.add_argument("config", help="YAML config with `systems:`")
+    p.add_argument("--system", required=True, help="name under `systems:`")
+    p.add_argument("--out", required=True, help="output extxyz")
+    p.add_argument("--picture", help="optional side-view PNG")
+    p.add_argument("--summary", help="optional JSON summary (counts, densities)")
+    p.set_defaults(func=_run_build)
+
+
+def _run_build(args) -> int:
+    import yaml
+    from ase.io import write
+
+    from .build import build_interface, render_side_view, resolve_recipe
+    from .io import atomic_path
+
+    path = Path(args.config)
+    if not path.is_file():
+        raise ValueError(f"config file not found: {path}")
+    config = yaml.safe_load(path.read_text()) or {}
+    systems = config.get("systems") or {}
+    if args.system not in systems:
+        raise ValueError(
+            f"{path}: no system {args.system!r} under `systems:` (have: "
+            f"{', '.join(systems) or 'none'})"
+        )
+    recipe = systems[args.system]
+    full = resolve_recipe(recipe, args.system)  # fails here, before any work
+    print(
+        f"constpot {__version__} build: system {args.system!r} "
+        f"(preset {full['preset']}, seed {full['seed']})",
+        flush=True,
+    )
+    start = time.perf_counter()
+    atoms = build_interface(recipe, args.system)
+    seconds = time.perf_counter() - start
+    regions = atoms.arrays["region"]
+    counts = {r: int((regions == r).sum()) for r in dict.fromkeys(regions)}
+    print(
+        f"built {len(atoms)} atoms in {seconds:.1f} s: "
+        + ", ".join(f"{r} {n}" for r, n in counts.items()),
+        flush=True,
+    )
+    with atomic_path(args.out) as tmp:
+        write(tmp, atoms, format="extxyz")
+    if args.picture:
+        render_side_view(
+            atoms, args.picture, title=f"{args.system}: {len(atoms)} atoms"
+        )
+    if args.summary:
+        summary = {
+            "system": args.system,
+            "n_atoms": len(atoms),
+            "regions": counts,
+            "formula": atoms.get_chemical_formula(),
+            "cell_A": atoms.cell.array.tolist(),
+            "seconds": seconds,
+            "recipe": full,
+            "info": {
+                k: v for k, v in atoms.info.items() if isinstance(v, (int, float, str))
+            },
+            "versions": _versions(),
+        }
+        with atomic_path(args.summary) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote {args.out}", flush=True)
+    return 0
+
+
 def _versions() -> dict[str, str]:
     import ase
     import torch
@@ -304,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_build(sub)
     _add_qeq(sub)
     _add_plot_qeq(sub)
     return parser
@@ -317,7 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (QEqSetupError, ConvergenceError, ValueError, FileNotFoundError) as err:
+    except (
+        QEqSetupError,
+        ConvergenceError,
+        ValueError,
+        FileNotFoundError,
+        RuntimeError,
+    ) as err:
         print(f"constpot {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -12,6 +12,7 @@ __all__ = [
     "ELECTRODE",
     "ELECTRODE_NAMES",
     "FROZEN",
+    "MOLECULE",
     "MOL_ID",
     "NOT_ELECTRODE",
     "REGION",
@@ -25,6 +26,9 @@ ELECTRODE = "electrode"
 REGION = "region"
 #: (n_atoms,) int. Molecule / ion index, -1 for atoms of extended phases.
 MOL_ID = "mol_id"
+#: (n_atoms,) str. Molecule or ion name ("EC", "DMC", "PF6", "Li"), or
+#: "-" for atoms of extended phases. (Not "species": extxyz uses that name.)
+MOLECULE = "molecule"
 #: (n_atoms,) bool. Atom held fixed in dynamics (outermost electrode layers).
 FROZEN = "frozen"
 

@@ -740,3 +740,31 @@ def test_cuda_matches_cpu(rng, kspace):
     torch.testing.assert_close(
         f_gpu, f_cpu, rtol=0, atol=1e-10 * float(f_cpu.abs().max())
     )
+
+
+@pytest.mark.parametrize("slab", [False, True])
+@pytest.mark.parametrize("kspace", ["ewald", "pme"])
+def test_analytic_forces_equal_autograd(rng, slab, kspace):
+    """The analytic real-space, k-space and slab forces equal autograd of the
+    energy to 1e-10 of the largest force (both exact: round-off only)."""
+    n = 24
+    cell = np.diag([9.0, 8.0, 30.0 if slab else 9.5])
+    pos = rng.uniform(0.0, 1.0, (n, 3)) * np.diag(cell)
+    if slab:
+        pos[:, 2] = 10.0 + 8.0 * rng.uniform(size=n)
+    # Rejection of overlaps keeps the operator well defined.
+    while True:
+        d = np.linalg.norm(pos[:, None] - pos[None], axis=-1) + np.eye(n) * 9
+        if d.min() > 1.0:
+            break
+        i = np.unravel_index(np.argmin(d), d.shape)[0]
+        pos[i] = rng.uniform(0.0, 1.0, 3) * np.diag(cell)
+        if slab:
+            pos[i, 2] = 10.0 + 8.0 * rng.uniform()
+    sigma = rng.choice([0.0, 0.6, 1.28], size=n)
+    q = torch.tensor(rng.normal(size=n))
+    op = GaussianEwald(pos, cell, sigma, slab=slab, kspace=kspace, accuracy=1e-8)
+    analytic = op.forces(q)
+    reference = op.forces(q, autograd=True)
+    scale = float(reference.abs().max())
+    np.testing.assert_allclose(analytic, reference, atol=1e-10 * scale, rtol=0)

@@ -32,3 +32,18 @@ def qeq_potential_flags(wildcards):
         f"--anode-potential={cfg['anode_potential_V']} "
         f"--counter-potential={cfg['counter_potential_V']}"
     )
+
+
+def systems():
+    """Names of the interface systems in config `systems:` (may be none)."""
+    return list(config.get("systems") or {})
+
+
+def system_regex():
+    """Wildcard constraint matching exactly one configured system name."""
+    return "|".join(systems()) or "^$"
+
+
+def config_file():
+    """The config file the workflow was started with (the build CLI reads it)."""
+    return workflow.configfiles[-1] if workflow.configfiles else "config/config.yaml"

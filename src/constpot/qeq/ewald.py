@@ -395,24 +395,36 @@ class GaussianEwald:
         self._shifts = torch.as_tensor(shifts.astype(np.float64), device=dev, dtype=dt)
         d = torch.as_tensor(dist, device=dev, dtype=dt)
         self._pair_w = self._pair_kernel(d)
-        # Symmetric sparse matrix R with both (i, j) and (j, i) entries; the
-        # self-image pairs (i, i, S) of the half list appear twice, as they must.
-        # scipy's COO -> CSR conversion sums duplicates in O(nnz), no sort.
-        n = self.n_atoms
-        w = self._pair_w.cpu().numpy()
-        csr = scipy.sparse.coo_matrix(
-            (np.concatenate([w, w]), (np.concatenate([i, j]), np.concatenate([j, i]))),
-            shape=(n, n),
-        ).tocsr()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "sparse ... beta" notes
-            self._real = torch.sparse_csr_tensor(
-                torch.as_tensor(csr.indptr, dtype=torch.int64, device=dev),
-                torch.as_tensor(csr.indices, dtype=torch.int64, device=dev),
-                torch.as_tensor(csr.data, dtype=dt, device=dev),
-                size=(n, n),
-            )
-        self._csr = csr
+        self._real_csr = None  # built on first use (forces do not need it)
+
+    def _real_matrix(self):
+        """Symmetric sparse real-space matrix R, (torch CSR, scipy CSR).
+
+        Both (i, j) and (j, i) entries; the self-image pairs (i, i, S) of the
+        half list appear twice, as they must. scipy's COO -> CSR conversion
+        sums duplicates in O(nnz), without a sort.
+        """
+        if self._real_csr is None:
+            n, dev = self.n_atoms, self.device
+            i, j = self._i.cpu().numpy(), self._j.cpu().numpy()
+            w = self._pair_w.cpu().numpy()
+            csr = scipy.sparse.coo_matrix(
+                (
+                    np.concatenate([w, w]),
+                    (np.concatenate([i, j]), np.concatenate([j, i])),
+                ),
+                shape=(n, n),
+            ).tocsr()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "sparse ... beta"
+                real = torch.sparse_csr_tensor(
+                    torch.as_tensor(csr.indptr, dtype=torch.int64, device=dev),
+                    torch.as_tensor(csr.indices, dtype=torch.int64, device=dev),
+                    torch.as_tensor(csr.data, dtype=self.dtype, device=dev),
+                    size=(n, n),
+                )
+            self._real_csr = (real, csr)
+        return self._real_csr
 
     def _pair_kernel(self, d: torch.Tensor) -> torch.Tensor:
         """[erfc(r/√2 s) − erfc(r/γ_ij)] / r for the neighbour pairs, 1/Å."""
@@ -479,7 +491,7 @@ class GaussianEwald:
         charges = torch.as_tensor(charges, dtype=self.dtype, device=self.device)
         q = charges if charges.ndim == 2 else charges.unsqueeze(1)
         st = self.settings
-        phi = self._real @ q
+        phi = self._real_matrix()[0] @ q
         if st.kspace == "ewald":
             sk = self._trig_w.unsqueeze(1) * (self._trig @ q)
             phi = phi + self._trig.T @ sk
@@ -526,7 +538,9 @@ class GaussianEwald:
         if self.settings.kspace != "ewald":
             raise QEqSetupError("the dense matrix needs kspace='ewald'")
         n = self.n_atoms
-        mat = torch.as_tensor(self._csr.toarray(), dtype=self.dtype, device=self.device)
+        mat = torch.as_tensor(
+            self._real_matrix()[1].toarray(), dtype=self.dtype, device=self.device
+        )
         mat += self._trig.T @ (self._trig_w.unsqueeze(1) * self._trig)
         idx = torch.arange(n, device=self.device)
         mat[idx, idx] += self._self_diag - float(self._coulomb.self_contribution())
@@ -544,21 +558,63 @@ class GaussianEwald:
         """Electrostatic energy ½ qᵀ(kG)q in eV for (n_atoms,) charges."""
         return float(0.5 * torch.dot(charges, self.potential(charges)))
 
-    def forces(self, charges: torch.Tensor) -> torch.Tensor:
+    def forces(self, charges: torch.Tensor, autograd: bool = False) -> torch.Tensor:
         """Forces −∂E/∂R at fixed charges (Hellmann–Feynman), eV/Å.
 
-        Computed by autograd through the real-space pairs, the k-space sum (in
-        chunks of k-vectors, to bound memory) or PME, and the slab correction.
+        Analytic for the real-space pairs, the explicit Ewald sum (from the
+        cached structure-factor table: F_i = −q_i Σ_k w_k (c_ki S_k − s_ki C_k) k)
+        and the slab correction; PME forces by autograd through torch-pme.
 
         Parameters
         ----------
         charges : (n_atoms,) tensor, e
+        autograd : bool
+            Differentiate the energy with autograd instead (the reference the
+            analytic forces are tested against).
 
         Returns
         -------
         (n_atoms, 3) tensor, eV/Å
         """
-        q = charges.detach()
+        q = torch.as_tensor(charges, dtype=self.dtype, device=self.device).detach()
+        if autograd:
+            return self._forces_autograd(q)
+        pos = self.positions
+        vec = pos[self._j] - pos[self._i] + self._shifts @ self.cell
+        d = torch.linalg.norm(vec, dim=1)
+        # f(d) = [erfc(d/a) − erfc(d/γ)]/d, a = √2 s; F_i = q_i q_j f'(d) r̂_ij.
+        a = math.sqrt(2.0) * self.settings.smearing
+        gamma = torch.sqrt(2.0 * (self.sigma[self._i] ** 2 + self.sigma[self._j] ** 2))
+        two_pi = 2.0 / math.sqrt(math.pi)
+        safe = gamma.clamp(min=1e-300)
+        gauss = torch.where(
+            gamma > 0, two_pi / safe * torch.exp(-((d / safe) ** 2)), 0.0
+        )
+        dfdd = (-two_pi / a * torch.exp(-((d / a) ** 2)) + gauss) / d - self._pair_w / d
+        pair = (q[self._i] * q[self._j] * dfdd / d).unsqueeze(1) * vec
+        force = torch.zeros_like(pos)
+        force.index_add_(0, self._i, pair)
+        force.index_add_(0, self._j, -pair)
+        if self.settings.kspace == "ewald":
+            n_k = len(self.kvectors)
+            sk = self._trig @ q  # [C_k; S_k]
+            c, s_ = self._trig[:n_k], self._trig[n_k:]
+            coef = c.T * (self._kweights * sk[n_k:]) - s_.T * (
+                self._kweights * sk[:n_k]
+            )
+            force -= q.unsqueeze(1) * (coef @ self.kvectors)
+        else:
+            pos_g = pos.detach().clone().requires_grad_(True)
+            qc = q.unsqueeze(1)
+            v = self._pme.forward(qc, self.cell, pos_g, self._no_pairs, self._no_dist)
+            force -= torch.autograd.grad(torch.sum(qc * v), pos_g)[0]
+        if self.slab:
+            total = q.sum()
+            m1 = torch.dot(q, pos[:, 2])
+            force[:, 2] -= (4.0 * math.pi / self.volume) * q * (m1 - total * pos[:, 2])
+        return COULOMB_EV_A * force
+
+    def _forces_autograd(self, q: torch.Tensor) -> torch.Tensor:
         pos = self.positions.detach().clone().requires_grad_(True)
         vec = pos[self._j] - pos[self._i] + self._shifts @ self.cell
         d = torch.linalg.norm(vec, dim=1)

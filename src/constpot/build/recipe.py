@@ -1,0 +1,435 @@
+"""Build recipes: named systems from config, resolved against presets.
+
+A recipe is a small mapping (config ``systems: {name: recipe}``)::
+
+    preset: demo            # demo (≈ 300–600 atoms) | paper (≈ 3000–4000 atoms)
+    seed: 1
+    sei:
+      phase: amorphous      # amorphous | crystalline | none
+      layout: mosaic        # mosaic (lateral patches) | layered (one on another)
+      components: {LiF: 0.5, Li2O: 0.5}   # lateral (mosaic) or thickness fractions
+      thickness_A: 6.0
+
+Keys left out take the preset's value (:data:`PRESETS`). :func:`build_interface`
+turns a recipe into an anode | SEI | electrolyte | counter-electrode cell;
+:func:`resolve_recipe` checks it first and fails with a message naming the key
+and the numbers, before anything is built.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from ase import Atoms
+
+from ..units import AVOGADRO_PER_MOL, LITRE_IN_A3
+from .stack import Block, stack_blocks
+
+__all__ = ["PRESETS", "build_interface", "resolve_recipe"]
+
+SEI_COMPONENTS = ("LiF", "Li2O")
+SOLVENTS = ("EC", "DMC")
+
+#: Size presets. ``demo``: minutes on a laptop; ``paper``: lateral size like the
+#: paper's example cell (≈ 33 × 16 Å; here 9 × 5 bcc(100) cells, 31.6 × 17.6 Å).
+PRESETS: dict[str, dict] = {
+    "demo": {
+        "seed": 0,
+        "li": {
+            "surface": "100",
+            "lateral_reps": [4, 4],
+            "layers": 6,
+            "frozen_layers": 2,
+            "a_A": 3.51,
+        },
+        "counter_electrode": {"enabled": True, "layers": 4, "frozen_layers": 2},
+        "sei": {
+            "phase": "amorphous",
+            "layout": "mosaic",
+            "components": {"LiF": 0.5, "Li2O": 0.5},
+            "thickness_A": 6.0,
+            "quality": "demo",
+        },
+        "electrolyte": {
+            "thickness_A": 16.0,
+            "solvents": {"EC": 1.0},
+            "salt_molarity": 1.0,
+            "density_g_cm3": 1.3,
+            "tolerance_A": 2.0,
+        },
+        "gap_A": 2.0,
+        "vacuum_factor": 3.0,
+        "cell_height_A": None,
+    },
+    "paper": {
+        "seed": 0,
+        "li": {
+            "surface": "100",
+            "lateral_reps": [9, 5],
+            "layers": 12,
+            "frozen_layers": 2,
+            "a_A": 3.51,
+        },
+        "counter_electrode": {"enabled": True, "layers": 6, "frozen_layers": 2},
+        "sei": {
+            "phase": "amorphous",
+            "layout": "mosaic",
+            "components": {"LiF": 0.5, "Li2O": 0.5},
+            "thickness_A": 12.0,
+            "quality": "paper",
+        },
+        "electrolyte": {
+            "thickness_A": 40.0,
+            "solvents": {"EC": 1.0},
+            "salt_molarity": 1.0,
+            "density_g_cm3": 1.3,
+            "tolerance_A": 2.0,
+        },
+        "gap_A": 2.0,
+        "vacuum_factor": 3.0,
+        "cell_height_A": None,
+    },
+}
+
+
+def _merge(base: dict, override: Mapping, path: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        where = f"{path}.{key}" if path else key
+        if key not in base:
+            raise ValueError(
+                f"recipe key {where!r} is not known; known keys here: "
+                f"{', '.join(sorted(base))}"
+            )
+        if isinstance(base[key], dict) and key not in ("components", "solvents"):
+            if not isinstance(value, Mapping):
+                raise ValueError(f"recipe key {where!r} must be a mapping")
+            out[key] = _merge(base[key], value, where)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _fractions(values: Mapping, known: tuple[str, ...], key: str) -> dict:
+    if not values:
+        raise ValueError(f"recipe key {key!r} is empty")
+    for name, frac in values.items():
+        if name not in known:
+            raise ValueError(
+                f"recipe key {key!r}: unknown component {name!r}; known: "
+                f"{', '.join(known)}"
+            )
+        if not frac > 0:
+            raise ValueError(f"recipe key {key}.{name} must be > 0, got {frac}")
+    total = sum(values.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"recipe key {key!r}: fractions sum to {total:g}, not 1")
+    return dict(values)
+
+
+def resolve_recipe(recipe: Mapping | None, name: str = "system") -> dict:
+    """Fill a recipe from its preset and check it.
+
+    Returns
+    -------
+    dict
+        The complete recipe, plus ``name`` and the planned electrolyte
+        thickness ``electrolyte.thickness_A`` adjusted so that the salt count
+        is an integer at exactly the requested molarity.
+
+    Raises
+    ------
+    ValueError
+        Unknown preset, key or component; fractions not summing to 1;
+        non-positive sizes; a stack taller than ``cell_height_A``.
+    """
+    recipe = dict(recipe or {})
+    preset = recipe.pop("preset", "demo")
+    if preset not in PRESETS:
+        raise ValueError(
+            f"system {name!r}: unknown preset {preset!r}; known: {', '.join(PRESETS)}"
+        )
+    full = _merge(PRESETS[preset], recipe, "")
+    full["preset"] = preset
+    full["name"] = name
+    li, sei, ely = full["li"], full["sei"], full["electrolyte"]
+    if sei["phase"] not in ("amorphous", "crystalline", "none"):
+        raise ValueError(
+            f"system {name!r}: sei.phase must be amorphous, crystalline or none, "
+            f"got {sei['phase']!r}"
+        )
+    if sei["layout"] not in ("mosaic", "layered"):
+        raise ValueError(
+            f"system {name!r}: sei.layout must be mosaic or layered, got "
+            f"{sei['layout']!r}"
+        )
+    if sei["phase"] != "none":
+        sei["components"] = _fractions(
+            sei["components"], SEI_COMPONENTS, "sei.components"
+        )
+        if not sei["thickness_A"] > 0:
+            raise ValueError(
+                f"system {name!r}: sei.thickness_A must be > 0, "
+                f"got {sei['thickness_A']}"
+            )
+    ely["solvents"] = _fractions(ely["solvents"], SOLVENTS, "electrolyte.solvents")
+    for key in ("thickness_A", "density_g_cm3", "tolerance_A"):
+        if not ely[key] > 0:
+            raise ValueError(f"system {name!r}: electrolyte.{key} must be > 0")
+    if ely["salt_molarity"] < 0:
+        raise ValueError(f"system {name!r}: electrolyte.salt_molarity must be >= 0")
+    reps = li["lateral_reps"]
+    if len(reps) != 2 or min(reps) < 1:
+        raise ValueError(
+            f"system {name!r}: li.lateral_reps must be two integers >= 1, got {reps}"
+        )
+
+    # Electrolyte thickness for an integer salt count at the exact molarity.
+    from .lithium import lateral_cell
+
+    cell_xy = np.asarray(lateral_cell(reps, li["surface"], li["a_A"]))
+    area = abs(float(np.linalg.det(cell_xy)))
+    if ely["salt_molarity"] > 0:
+        per_A = ely["salt_molarity"] * AVOGADRO_PER_MOL * area / LITRE_IN_A3
+        n_salt = max(1, round(per_A * ely["thickness_A"]))
+        ely["thickness_A"] = n_salt / per_A
+        ely["n_salt"] = n_salt
+    else:
+        ely["n_salt"] = 0
+
+    planned = _planned_height(full)
+    height = full["cell_height_A"]
+    if height is not None and planned + 2 * full["gap_A"] > height:
+        raise ValueError(
+            f"system {name!r}: the stack needs {planned:.1f} Å along z (anode, SEI "
+            f"{sei['thickness_A'] if sei['phase'] != 'none' else 0:.1f} Å, "
+            f"electrolyte {ely['thickness_A']:.1f} Å, counter electrode) plus gaps, "
+            f"more than cell_height_A = {height:.1f} Å"
+        )
+    return full
+
+
+def _planned_height(full: dict) -> float:
+    from .lithium import layer_spacing_A
+
+    li = full["li"]
+    d = layer_spacing_A(li["surface"], li["a_A"])
+    height = li["layers"] * d + full["electrolyte"]["thickness_A"]
+    if full["sei"]["phase"] != "none":
+        height += full["sei"]["thickness_A"]
+    if full["counter_electrode"]["enabled"]:
+        height += full["counter_electrode"]["layers"] * d
+    return height + 3 * full["gap_A"]
+
+
+def _seeds(seed: int, n: int) -> list[int]:
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
+
+
+def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
+    sei = full["sei"]
+    if sei["phase"] == "none":
+        return []
+    if sei["phase"] == "crystalline":
+        from .crystal import crystalline_block
+
+        def make(comp, cxy, thickness, seed):
+            return crystalline_block(comp, cxy, thickness)
+    else:
+        from .amorphous import amorphous_block
+
+        def make(comp, cxy, thickness, seed):
+            return amorphous_block(
+                comp, cxy, thickness, seed=seed, quality=sei["quality"]
+            )
+
+    cell_xy = cell[:2, :2]
+    comps = list(sei["components"].items())
+    if sei["layout"] == "layered":
+        return [
+            Block(make(comp, cell_xy, frac * sei["thickness_A"], seeds[k]), "sei")
+            for k, (comp, frac) in enumerate(comps)
+        ]
+    # Mosaic: patches side by side along the first lateral vector; the free
+    # width is shared out as equal seams (each at least gap_A). Crystalline
+    # patches are built in their own periodic box and take a whole number of
+    # surface cells along x (no strain there). Amorphous patches are carved
+    # from a block quenched in the full lateral cell: a melt-quench box only a
+    # few Å wide stays ordered (its periodic images constrain it).
+    gap = full["gap_A"]
+    length = math.hypot(*cell_xy[0])
+    unit = cell_xy[0] / length
+    widths = []
+    for comp, frac in comps:
+        avail = frac * length - gap
+        if avail <= 0:
+            raise ValueError(
+                f"system {full['name']!r}: sei.components.{comp} = {frac} gives a "
+                f"patch {frac * length:.2f} Å wide, not wider than gap_A = {gap}"
+            )
+        if sei["phase"] == "crystalline":
+            from .crystal import lateral_fit
+
+            fit = lateral_fit(comp, np.array([[avail, 0.0], [0.0, cell_xy[1, 1]]]))
+            bx = fit.cell_A[0]
+            n_cells = math.floor(avail / bx)
+            if n_cells < 1:
+                raise ValueError(
+                    f"system {full['name']!r}: the {comp} patch ({avail:.2f} Å "
+                    f"free) is narrower than one surface cell ({bx:.2f} Å); raise "
+                    f"sei.components.{comp} or li.lateral_reps"
+                )
+            avail = n_cells * bx
+        widths.append(avail)
+    seam = (length - sum(widths)) / len(widths)
+    patches = Atoms(cell=cell, pbc=True)
+    offset = 0.5 * seam
+    for k, ((comp, _), width) in enumerate(zip(comps, widths, strict=True)):
+        if sei["phase"] == "crystalline":
+            sub = cell_xy.copy()
+            sub[0] = unit * width
+            block = make(comp, sub, sei["thickness_A"], seeds[k])
+        else:
+            melt = max(sei["thickness_A"], _MIN_GLASS_BOX_A)
+            block = _carve_neutral(
+                make(comp, cell_xy, melt, seeds[k]), unit, width, sei["thickness_A"]
+            )
+        pos = block.positions.copy()
+        pos[:, :2] += offset * unit
+        pos[:, 2] -= pos[:, 2].min()
+        patches += Atoms(
+            block.get_chemical_symbols(),
+            positions=pos,
+            cell=cell,
+            pbc=True,
+            charges=block.get_initial_charges(),
+        )
+        offset += width + seam
+    return [Block(patches, "sei")]
+
+
+#: Smallest periodic width (Å) of a melt-quench box that holds a glass: below
+#: it the box's own images keep the ions ordered (amorphous.py's check).
+_MIN_GLASS_BOX_A = 10.0
+
+
+def _carve_neutral(
+    block: Atoms, unit: np.ndarray, width: float, thickness: float
+) -> Atoms:
+    """Atoms of ``block`` within ``width`` along ``unit`` and ``thickness``
+    along z (from the bottom), made neutral in formal charge by dropping the
+    ions nearest the cuts."""
+    t = block.positions[:, :2] @ unit
+    t = t % float(np.linalg.norm(block.cell.array[0, :2]))
+    z = block.positions[:, 2] - block.positions[:, 2].min()
+    keep = np.flatnonzero((t < width) & (z < thickness))
+    charges = block.get_initial_charges()
+    edge = np.minimum.reduce(
+        [t[keep], width - t[keep], thickness - z[keep]]
+    )  # distance to the nearest cut (the bottom is the block's own surface)
+    total = round(float(charges[keep].sum()))
+    while total != 0:
+        sign = 1.0 if total > 0 else -1.0
+        candidates = np.flatnonzero(np.sign(charges[keep]) == sign)
+        drop = candidates[np.argmin(edge[candidates])]
+        total -= round(float(charges[keep][drop]))
+        keep = np.delete(keep, drop)
+        edge = np.delete(edge, drop)
+    keep = np.sort(keep)
+    out = block[keep]
+    along = out.positions[:, :2] @ unit
+    out.positions[:, :2] += np.outer(t[keep] - along, unit)
+    return out
+
+
+def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
+    """Build the interface cell of a recipe.
+
+    Parameters
+    ----------
+    recipe : mapping or None
+        See the module docstring; ``None`` is the demo preset.
+    name : str
+        System name, recorded in ``atoms.info["system"]``.
+
+    Returns
+    -------
+    ase.Atoms
+        Surface normal z, anode at the bottom, counter electrode at the top,
+        electrolyte centred in the cell; arrays ``region``, ``mol_id``,
+        ``frozen``, ``initial_charges`` (formal charges, summing to zero);
+        info ``wall_lower_A``/``wall_upper_A`` (planes confining the
+        electrolyte), region bounds, ``seed``, ``preset``.
+    """
+    from .electrolyte import electrolyte_box
+    from .lithium import li_slab
+
+    full = resolve_recipe(recipe, name)
+    li, ely = full["li"], full["electrolyte"]
+    seeds = _seeds(int(full["seed"]), 8)
+    anode = li_slab(
+        lateral_reps=tuple(li["lateral_reps"]),
+        layers=li["layers"],
+        surface=li["surface"],
+        a_A=li["a_A"],
+        frozen_layers=li["frozen_layers"],
+    )
+    cell = anode.cell.array.copy()
+    blocks = [Block(anode, "anode")]
+    blocks += _sei_blocks(full, cell, seeds[:4])
+    electrolyte = electrolyte_box(
+        cell[:2, :2],
+        ely["thickness_A"],
+        solvents=ely["solvents"],
+        salt_molarity=ely["salt_molarity"],
+        density_g_cm3=ely["density_g_cm3"],
+        seed=seeds[4] % (2**31 - 1),
+        tolerance_A=ely["tolerance_A"],
+    )
+    blocks.append(Block(electrolyte, "electrolyte"))
+    counter = full["counter_electrode"]
+    if counter["enabled"]:
+        slab = li_slab(
+            lateral_reps=tuple(li["lateral_reps"]),
+            layers=counter["layers"],
+            surface=li["surface"],
+            a_A=li["a_A"],
+            frozen_layers=counter["frozen_layers"],
+        )
+        blocks.append(Block(slab, "counter", flip=True))
+    atoms = stack_blocks(
+        blocks, gap_A=full["gap_A"], vacuum_factor=full["vacuum_factor"]
+    )
+    if full["cell_height_A"] is not None:
+        z = atoms.positions[:, 2]
+        new = atoms.cell.array.copy()
+        new[2, 2] = full["cell_height_A"]
+        shift = 0.5 * full["cell_height_A"] - 0.5 * atoms.cell[2, 2]
+        atoms.set_cell(new, scale_atoms=False)
+        atoms.positions[:, 2] = z + shift
+    info = atoms.info
+    below = "sei" if "sei_z_max_A" in info else "anode"
+    info["wall_lower_A"] = 0.5 * (
+        info[f"{below}_z_max_A"] + info["electrolyte_z_min_A"]
+    )
+    if counter["enabled"]:
+        info["wall_upper_A"] = 0.5 * (
+            info["electrolyte_z_max_A"] + info["counter_z_min_A"]
+        )
+    else:
+        info["wall_upper_A"] = info["electrolyte_z_max_A"] + 0.5 * full["gap_A"]
+    info.update(
+        {
+            "system": name,
+            "preset": full["preset"],
+            "seed": int(full["seed"]),
+            "salt_pairs": int(ely["n_salt"]),
+        }
+    )
+    total = float(atoms.get_initial_charges().sum())
+    if abs(total) > 1e-9:
+        raise RuntimeError(f"system {name!r}: formal charges sum to {total}, not 0")
+    return atoms

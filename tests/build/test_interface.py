@@ -1,0 +1,136 @@
+"""Whole interfaces from recipes: the acceptance facts of the builder.
+
+Built once per module from the demo preset (crystalline and bare systems are
+fast; the amorphous mosaic runs the melt-quench and is marked slow).
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+from ase.io import read, write
+from vesin import NeighborList
+
+from constpot.build import build_interface, resolve_recipe
+from constpot.build.molecules import load_molecule
+from constpot.keys import FROZEN, MOL_ID, MOLECULE, REGION
+from constpot.units import AVOGADRO_PER_MOL, LITRE_IN_A3, mass_density_g_cm3
+
+RECIPES = {
+    "no_sei": {"seed": 1, "sei": {"phase": "none"}},
+    "crystalline": {
+        "seed": 1,
+        "sei": {"phase": "crystalline", "layout": "mosaic"},
+    },
+    "layered_crystalline": {
+        "seed": 2,
+        "sei": {"phase": "crystalline", "layout": "layered", "thickness_A": 8.0},
+    },
+    "mosaic_amorphous": {"seed": 1},
+}
+FAST = ["no_sei", "crystalline", "layered_crystalline"]
+ALL = [*FAST, pytest.param("mosaic_amorphous", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(scope="module")
+def built():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = build_interface(RECIPES[name], name)
+        return cache[name]
+
+    return get
+
+
+def _electrolyte_volume_A3(atoms):
+    area = abs(np.linalg.det(atoms.cell.array[:2, :2]))
+    return area * (atoms.info["wall_upper_A"] - atoms.info["wall_lower_A"])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_neutral_and_electrolyte_composition(built, name):
+    """Σ formal charges = 0 exactly; molarity and density between the walls
+    within 5% of the request (the walls bound the volume the salt sees)."""
+    atoms = built(name)
+    assert atoms.get_initial_charges().sum() == pytest.approx(0.0, abs=1e-12)
+    ely = atoms.arrays[REGION] == "electrolyte"
+    volume = _electrolyte_volume_A3(atoms)
+    n_salt = int(np.sum(atoms.arrays[MOLECULE][ely] == "PF6") / 7)
+    molarity = n_salt / (AVOGADRO_PER_MOL * volume / LITRE_IN_A3)
+    assert molarity == pytest.approx(1.0, rel=0.05)
+    density = mass_density_g_cm3(atoms[ely].get_masses().sum(), volume)
+    assert density == pytest.approx(1.3, rel=0.05)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_regions_ordered_and_frozen_outermost(built, name):
+    atoms = built(name)
+    z = atoms.positions[:, 2]
+    regions = atoms.arrays[REGION]
+    order = [r for r in ("anode", "sei", "electrolyte", "counter") if r in regions]
+    for lower, upper in itertools.pairwise(order):
+        assert z[regions == lower].max() < z[regions == upper].min()
+    frozen = atoms.arrays[FROZEN]
+    assert set(regions[frozen]) == {"anode", "counter"}
+    # Frozen: the two lowest anode layers and the two highest counter layers.
+    za, zc = z[regions == "anode"], z[regions == "counter"]
+    assert z[frozen & (regions == "anode")].max() < np.unique(np.round(za, 3))[2]
+    assert z[frozen & (regions == "counter")].min() > np.unique(np.round(zc, 3))[-3]
+    # The paper's electrode rule splits the cell at L_z/2: anode below it.
+    assert za.max() < 0.5 * atoms.cell[2, 2] < zc.min()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_no_close_contacts_and_molecules_intact(built, name):
+    """No pair of atoms outside one molecule closer than 1.6 Å (periodic
+    images included); each molecule's bonds equal the template's (1e-6 Å)."""
+    atoms = built(name)
+    nl = NeighborList(cutoff=1.6, full_list=False)
+    i, j, d = nl.compute(
+        points=atoms.positions,
+        box=atoms.cell.array,
+        periodic=True,
+        quantities="ijd",
+    )
+    mol = atoms.arrays[MOL_ID]
+    intra = (mol[i] == mol[j]) & (mol[i] >= 0)
+    assert not np.any(~intra), (
+        f"close pairs {list(zip(i[~intra], j[~intra], d[~intra], strict=True))[:5]}"
+    )
+    names = atoms.arrays[MOLECULE]
+    for m in np.unique(mol[mol >= 0]):
+        sel = mol == m
+        template = load_molecule(str(names[sel][0]))
+        got = np.sort(atoms[sel].get_all_distances().ravel())
+        ref = np.sort(template.get_all_distances().ravel())
+        np.testing.assert_allclose(got, ref, atol=1e-6)
+
+
+def test_same_seed_same_file_other_seed_differs(tmp_path):
+    recipe = RECIPES["crystalline"]
+    paths = []
+    for k, seed in enumerate((1, 1, 2)):
+        atoms = build_interface({**recipe, "seed": seed}, "crystalline")
+        paths.append(tmp_path / f"{k}.extxyz")
+        write(paths[-1], atoms)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    a, c = read(paths[0]), read(paths[2])
+    assert len(a) != len(c) or not np.allclose(a.positions, c.positions)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "match"),
+    [
+        ({"preset": "huge"}, "unknown preset 'huge'"),
+        ({"sei": {"components": {"LiCl": 1.0}}}, "unknown component 'LiCl'"),
+        ({"sei": {"components": {"LiF": 0.5, "Li2O": 0.2}}}, "sum to 0.7"),
+        ({"electrolyte": {"salinity": 1}}, "electrolyte.salinity"),
+        ({"cell_height_A": 30.0}, "more than cell_height_A = 30.0"),
+        ({"sei": {"phase": "glassy"}}, "sei.phase"),
+    ],
+)
+def test_bad_recipe_fails_before_building(recipe, match):
+    with pytest.raises(ValueError, match=match):
+        resolve_recipe(recipe, "bad")

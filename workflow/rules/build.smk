@@ -1,0 +1,32 @@
+# Stage build: one interface per named system of config `systems:`, and its
+# side-view picture. The rule calls one CLI command.
+
+
+rule build:
+    input:
+        config=config_file(),
+    output:
+        structure="results/build/{system}/interface.extxyz",
+        summary="results/build/{system}/interface.json",
+        picture=report(
+            "results/build/{system}/interface.png",
+            caption="../report/interface.rst",
+            category="Build",
+            subcategory="{system}",
+        ),
+    log:
+        "results/build/{system}/build.log",
+    benchmark:
+        "results/build/{system}/benchmark.tsv"
+    wildcard_constraints:
+        system=system_regex(),
+    conda:
+        "../../envs/constpot.yaml"
+    threads: 1
+    params:
+        # The recipe itself, so that editing it reruns the build.
+        recipe=lambda wildcards: config["systems"][wildcards.system],
+    shell:
+        "constpot build {input.config} --system {wildcards.system}"
+        " --out {output.structure} --summary {output.summary}"
+        " --picture {output.picture} > {log} 2>&1"
