@@ -20,6 +20,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/build.smk"
+include: "workflow/rules/label.smk"
 include: "workflow/rules/qeq.smk"
 
 
@@ -28,6 +29,9 @@ rule all:
     input:
         expand("results/build/{system}/interface.extxyz", system=systems()),
         expand("results/build/{system}/interface.png", system=systems()),
+        "results/label/dataset.extxyz",
+        "results/label/summary.csv",
+        "results/label/histogram.png",
         expand("results/qeq/{mode}/summary.json", mode=qeq_modes()),
         expand("results/qeq/{mode}/charges.extxyz", mode=qeq_modes()),
         "results/qeq/charge_profile.png",

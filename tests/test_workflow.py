@@ -124,12 +124,20 @@ def test_default_workflow_end_to_end(tmp_path):
     import os
     import shutil
 
+    from ase.io import read
+
     for name in ("Snakefile", "workflow", "config", "data", "envs"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, tmp_path / name)
         else:
             shutil.copy(src, tmp_path / name)
+    # The demo labels ~150 frames (minutes); here one frame per category.
+    cfg_path = tmp_path / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["label"]["counts"] = dict.fromkeys(cfg["label"]["counts"], 1)
+    cfg["label"]["n_shards"] = 2
+    cfg_path.write_text(yaml.safe_dump(cfg))
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     proc = subprocess.run(
         [str(BIN / "snakemake"), "--cores", "2"],
@@ -148,6 +156,11 @@ def test_default_workflow_end_to_end(tmp_path):
             assert (folder / name).stat().st_size > 0, (system, name)
         info = json.loads((folder / "interface.json").read_text())
         assert info["n_atoms"] == sum(info["regions"].values())
+    # The labelled dataset holds every frame that did not fail.
+    label = tmp_path / "results" / "label"
+    n_data = len(read(label / "dataset.extxyz", index=":"))
+    n_fail = len((label / "failures.csv").read_text().splitlines()) - 1
+    assert n_data + n_fail == sum(cfg["label"]["counts"].values())
     qeq = tmp_path / "results" / "qeq"
     for path in ("charge_profile.png", "electrode_totals.csv"):
         assert (qeq / path).stat().st_size > 0

@@ -190,6 +190,136 @@ def _run_build(args) -> int:
     return 0
 
 
+def _load_config(path_str: str, section: str) -> dict:
+    import yaml
+
+    path = Path(path_str)
+    if not path.is_file():
+        raise ValueError(f"config file not found: {path}")
+    config = yaml.safe_load(path.read_text()) or {}
+    if section not in config:
+        raise ValueError(f"{path}: no `{section}:` section")
+    return config
+
+
+def _add_label(sub) -> None:
+    p = sub.add_parser(
+        "sample",
+        help="sample small configurations for reference labelling",
+        description=(
+            "Cut and perturb labelled-size configurations (category counts, "
+            "max_atoms, rattle and strain from the config's `label:` section) "
+            "from the given built interfaces and from bulk references."
+        ),
+    )
+    p.add_argument("config", help="YAML config with `label:`")
+    p.add_argument("interfaces", nargs="*", help="built interface extxyz files")
+    p.add_argument("--out", required=True, help="frames to label (extxyz)")
+    p.set_defaults(func=_run_sample)
+
+    p = sub.add_parser(
+        "label",
+        help="label one shard of frames with the configured labeller (resumable)",
+        description=(
+            "Label frames i with i mod n_shards == SHARD using the labeller of "
+            "the config's `label.labeller`; progress is saved after every frame "
+            "and a rerun continues where a killed run stopped."
+        ),
+    )
+    p.add_argument("config", help="YAML config with `label:`")
+    p.add_argument("--frames", required=True, help="frames from `constpot sample`")
+    p.add_argument("--shard", type=int, required=True)
+    p.add_argument("--n-shards", type=int, help="default: label.n_shards")
+    p.add_argument("--out", required=True, help="labelled frames of the shard")
+    p.add_argument("--failures", required=True, help="CSV of failed frames")
+    p.set_defaults(func=_run_label)
+
+    p = sub.add_parser(
+        "dataset",
+        help="merge labelled shards into the dataset, summary and histograms",
+    )
+    p.add_argument("--shards", nargs="+", required=True)
+    p.add_argument("--shard-failures", nargs="+", required=True)
+    p.add_argument("--out", required=True, help="dataset extxyz")
+    p.add_argument("--failures", required=True, help="merged failures CSV")
+    p.add_argument("--summary", required=True, help="per-category summary CSV")
+    p.add_argument("--figure", help="histogram PNG")
+    p.set_defaults(func=_run_dataset)
+
+
+def _run_sample(args) -> int:
+    from ase.io import read, write
+
+    from .io import atomic_path
+    from .label import sample_configurations
+
+    config = _load_config(args.config, "label")
+    cfg = config["label"]
+    interfaces = [read(path) for path in args.interfaces]
+    start = time.perf_counter()
+    frames = sample_configurations(
+        interfaces,
+        counts=cfg["counts"],
+        max_atoms=cfg.get("max_atoms", 120),
+        seed=int(config.get("seed", 0)),
+        rattle_A=cfg.get("rattle_A", 0.05),
+        strain=cfg.get("strain", 0.02),
+    )
+    with atomic_path(args.out) as tmp:
+        write(tmp, frames, format="extxyz")
+    cats = {}
+    for frame in frames:
+        cats[frame.info["category"]] = cats.get(frame.info["category"], 0) + 1
+    print(
+        f"sampled {len(frames)} frames in {time.perf_counter() - start:.1f} s "
+        f"(max {max(len(f) for f in frames)} atoms): {cats}"
+    )
+    return 0
+
+
+def _run_label(args) -> int:
+    from .label import label_shard, make_labeller
+
+    config = _load_config(args.config, "label")
+    cfg = config["label"]
+    labeller = make_labeller(cfg["labeller"])
+    n_shards = args.n_shards or int(cfg.get("n_shards", 1))
+    print(
+        f"constpot {__version__} label: shard {args.shard} of {n_shards}, "
+        f"labeller {labeller.todict()}",
+        flush=True,
+    )
+    n_ok, n_fail = label_shard(
+        args.frames,
+        labeller,
+        args.shard,
+        n_shards,
+        args.out,
+        args.failures,
+        log=lambda line: print(line, flush=True),
+    )
+    print(f"shard {args.shard}: {n_ok} labelled, {n_fail} failed")
+    return 0
+
+
+def _run_dataset(args) -> int:
+    from .label import merge_shards
+
+    table = merge_shards(
+        args.shards,
+        args.shard_failures,
+        args.out,
+        args.failures,
+        args.summary,
+        args.figure,
+    )
+    total = sum(row["frames"] for row in table.values())
+    print(f"dataset: {total} frames in {len(table)} categories -> {args.out}")
+    for cat, row in table.items():
+        print(f"  {cat:<26}{row['frames']:>5} frames {row['atoms']:>7} atoms")
+    return 0
+
+
 def _versions() -> dict[str, str]:
     import ase
     import torch
@@ -383,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_build(sub)
+    _add_label(sub)
     _add_qeq(sub)
     _add_plot_qeq(sub)
     return parser

@@ -47,3 +47,13 @@ def system_regex():
 def config_file():
     """The config file the workflow was started with (the build CLI reads it)."""
     return workflow.configfiles[-1] if workflow.configfiles else "config/config.yaml"
+
+
+def label_systems():
+    """Interfaces sampled for reference data (default: every system)."""
+    return list(config["label"].get("systems") or systems())
+
+
+def label_shards():
+    """Shard indices 0 .. label.n_shards - 1."""
+    return list(range(int(config["label"]["n_shards"])))

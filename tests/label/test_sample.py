@@ -1,0 +1,284 @@
+"""Tests of constpot.label.sample: contract and physics facts of the frames."""
+
+import warnings
+
+import numpy as np
+import pytest
+from ase.neighborlist import neighbor_list
+
+from constpot.build.amorphous import amorphous_block
+from constpot.build.molecules import load_molecule
+from constpot.build.recipe import build_interface
+from constpot.keys import MOL_ID, MOLECULE, REGION
+from constpot.label.sample import CATEGORIES, sample_configurations
+
+FAST = [c for c in CATEGORIES if "amorphous" not in c]
+
+
+@pytest.fixture(scope="module")
+def interface():
+    return build_interface({"seed": 1, "sei": {"phase": "crystalline"}}, "t")
+
+
+@pytest.fixture(scope="module")
+def blocks():
+    # Short melt-quench (a few s): the sampler's contract, not glass quality.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {
+            comp: amorphous_block(
+                comp,
+                [[10.1, 0.0], [0.0, 10.1]],
+                10.1,
+                seed=1,
+                melt_K=1500.0,
+                melt_steps=40,
+                quench_steps=40,
+                equil_steps=10,
+                max_attempts=1,
+                relax_fmax=0.2,
+            )
+            for comp in ("LiF", "Li2O")
+        }
+
+
+@pytest.fixture(scope="module")
+def counts():
+    return {c: 2 + k % 2 for k, c in enumerate(CATEGORIES)}
+
+
+@pytest.fixture(scope="module")
+def frames(interface, blocks, counts):
+    return sample_configurations(
+        [interface], counts, max_atoms=120, seed=0, amorphous_blocks=blocks
+    )
+
+
+def _mol_groups(atoms):
+    mol = atoms.arrays[MOL_ID]
+    for m in np.unique(mol[mol >= 0]):
+        idx = np.flatnonzero(mol == m)
+        yield str(atoms.arrays[MOLECULE][idx[0]]), idx
+
+
+def test_every_category_with_its_count(frames, counts):
+    got = [f.info["category"] for f in frames]
+    assert {c: got.count(c) for c in CATEGORIES} == counts
+    assert [f.info["sample_index"] for f in frames] == list(range(len(frames)))
+    assert all(f.info["category"] in CATEGORIES for f in frames)
+
+
+def test_size_periodicity_and_sources(frames):
+    for f in frames:
+        assert len(f) <= 120
+        assert f.pbc.all()
+        assert f.info["source"] in ("bulk", "t", "template", "electrolyte_box")
+    by_cat = {f.info["category"]: f.info["source"] for f in frames}
+    # Interface windows come from the interface's info["system"].
+    assert by_cat["li_sei_contact"] == "t"
+    assert by_cat["sei_electrolyte_contact"] == "t"
+
+
+def test_minimum_distance_with_images(frames):
+    for f in frames:
+        # Contract: no pair (images included) closer than 0.7 Å.
+        assert len(neighbor_list("i", f, 0.7)) == 0, f.info["category"]
+
+
+def test_total_charge_is_integer_sum(frames):
+    for f in frames:
+        total = f.get_initial_charges().sum()
+        # Formal charges are integers; 1e-9 allows float summation only.
+        assert abs(total - round(total)) < 1e-9
+        assert f.info["total_charge"] == round(total)
+        expected = 1 if f.info["category"] == "li_solvent_cluster" else 0
+        assert f.info["total_charge"] == expected
+
+
+def test_vacuum_of_slabs_and_clusters(frames):
+    for f in frames:
+        kind = f.info["kind"]
+        axes = {"slab": [2], "cluster": [0, 1, 2], "bulk": []}[kind]
+        for ax in axes:
+            extent = np.ptp(f.positions[:, ax])
+            # ≥ 8 Å vacuum requested; the frame has 10 Å minus the rattle.
+            assert f.cell[ax, ax] - extent >= 8.0, (f.info["category"], ax)
+
+
+def test_contacts_hold_both_phases(frames):
+    for f in frames:
+        regions = set(f.arrays[REGION].tolist())
+        if f.info["category"] == "li_sei_contact":
+            assert regions == {"anode", "sei"}
+        if f.info["category"] == "sei_electrolyte_contact":
+            assert regions == {"sei", "electrolyte"}
+
+
+def test_li_solvent_cluster(frames):
+    for f in (f for f in frames if f.info["category"] == "li_solvent_cluster"):
+        names = [name for name, _ in _mol_groups(f)]
+        assert names.count("Li") == 1
+        assert 3 <= sum(n in ("EC", "DMC") for n in names) <= 4
+        assert len(names) in (4, 5)
+        assert f.info["total_charge"] == 1
+
+
+def test_li_adatom_height(frames):
+    for f in (f for f in frames if f.info["category"] == "li_adatom"):
+        assert f.info["total_charge"] == 0
+        assert 1.5 <= f.info["adatom_height_A"] <= 2.5
+
+
+def test_molecules_exactly_whole_without_perturbation(interface):
+    counts = {"sei_electrolyte_contact": 3, "electrolyte": 3, "li_solvent_cluster": 4}
+    frames = sample_configurations(
+        [interface], counts, seed=3, rattle_A=0.0, strain=0.0
+    )
+    n_checked = 0
+    for f in frames:
+        for name, idx in _mol_groups(f):
+            ref = load_molecule(name).get_all_distances()
+            # Rigid copies of the templates: equal up to float rounding.
+            np.testing.assert_allclose(
+                f.get_all_distances()[np.ix_(idx, idx)], ref, atol=1e-6
+            )
+            n_checked += 1
+    assert n_checked > 20
+
+
+def test_bond_lengths_within_rattle(frames):
+    for f in frames:
+        if f.info["perturbation"] != "rattle":
+            continue
+        for name, idx in _mol_groups(f):
+            if len(idx) == 1:
+                continue
+            ref = load_molecule(name).get_all_distances()
+            bonded = (ref > 0) & (ref < 1.7)
+            got = f.get_all_distances()[np.ix_(idx, idx)]
+            # σ = 0.05 Å per component gives bond-length changes of σ√2 ≈ 0.07 Å
+            # plus ≤ 2 % strain (≈ 0.03 Å): 0.3 Å is > 3σ.
+            assert np.abs(got - ref)[bonded].max() < 0.3, name
+
+
+def test_hot_frames_use_larger_rattle(interface):
+    frames = sample_configurations([interface], {"li_bulk": 8}, hot_snapshots=1.0)
+    assert all(f.info["perturbation"] == "hot" for f in frames)
+    assert all(f.info["rattle_A"] == pytest.approx(0.15) for f in frames)
+    cold = sample_configurations([interface], {"li_bulk": 8}, hot_snapshots=0.0)
+    assert all(f.info["perturbation"] == "rattle" for f in cold)
+
+
+def test_reproducible_by_seed(interface, blocks):
+    counts = {c: 2 for c in CATEGORIES}
+    a = sample_configurations([interface], counts, seed=5, amorphous_blocks=blocks)
+    b = sample_configurations([interface], counts, seed=5, amorphous_blocks=blocks)
+    c = sample_configurations([interface], counts, seed=6, amorphous_blocks=blocks)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.positions, y.positions)
+        np.testing.assert_array_equal(x.cell.array, y.cell.array)
+    assert any(
+        len(x) != len(z) or not np.allclose(x.positions, z.positions)
+        for x, z in zip(a, c, strict=True)
+    )
+
+
+def test_strain_within_bounds(interface):
+    counts = {c: 3 for c in FAST}
+    strained = sample_configurations([interface], counts, seed=2, strain=0.02)
+    plain = sample_configurations([interface], counts, seed=2, strain=0.0)
+    for s, p in zip(strained, plain, strict=True):
+        assert np.abs(s.info["strain"]).max() <= 0.02
+        assert len(s) == len(p)
+        ratio = s.cell.lengths() / p.cell.lengths()
+        # |ε_ij| ≤ 0.02 stretches a cell edge by at most √3·0.02 (+1e-12 rounding).
+        assert np.all(np.abs(ratio - 1.0) <= np.sqrt(3) * 0.02 + 1e-12)
+        if s.info["kind"] == "slab":
+            # The vacuum direction is not strained (exact up to rounding).
+            assert ratio[2] == pytest.approx(1.0, abs=1e-12)
+    assert any(np.abs(s.info["strain"]).max() > 0.01 for s in strained)
+
+
+def test_amorphous_cut_from_amorphous_sei(interface):
+    # An interface whose SEI is disordered (crystal rattled by 0.25 Å) is cut
+    # from, not melt-quenched: source is the interface.
+    glassy = interface.copy()
+    rng = np.random.default_rng(0)
+    sei = glassy.arrays[REGION] == "sei"
+    glassy.positions[sei] += rng.normal(scale=0.25, size=(sei.sum(), 3))
+    glassy.info["system"] = "glassy"
+    frames = sample_configurations([glassy], {"lif_amorphous": 2, "li2o_amorphous": 2})
+    for f in frames:
+        assert f.info["source"] == "glassy"
+        assert f.info["total_charge"] == 0
+        anion = "F" if f.info["category"] == "lif_amorphous" else "O"
+        assert set(f.get_chemical_symbols()) == {"Li", anion}
+
+
+def test_amorphous_block_too_large_is_carved(interface, blocks):
+    frames = sample_configurations(
+        [interface], {"lif_amorphous": 2}, max_atoms=60, amorphous_blocks=blocks
+    )
+    for f in frames:
+        assert len(f) <= 60
+        assert f.info["total_charge"] == 0
+
+
+def test_bulk_only_without_interfaces():
+    counts = {"li_bulk": 1, "li_surface": 1, "lif_crystal": 1, "li_solvent_cluster": 2}
+    frames = sample_configurations([], counts, seed=1)
+    assert len(frames) == 5
+    assert {f.info["source"] for f in frames} <= {"bulk", "template"}
+
+
+def test_impossible_category_is_named(interface):
+    bare = build_interface({"seed": 1, "sei": {"phase": "none"}}, "bare")
+    with pytest.raises(ValueError, match=r"li_sei_contact.*sei"):
+        sample_configurations([bare], {"li_sei_contact": 1})
+    with pytest.raises(ValueError, match="sei_electrolyte_contact"):
+        sample_configurations([], {"sei_electrolyte_contact": 1})
+    with pytest.raises(ValueError, match=r"li_bulk.*max_atoms"):
+        sample_configurations([interface], {"li_bulk": 1}, max_atoms=10)
+
+
+def test_bad_arguments(interface):
+    with pytest.raises(ValueError, match=r"unknown category 'li_gas'.*li_bulk"):
+        sample_configurations([interface], {"li_gas": 1})
+    with pytest.raises(ValueError, match=r"counts\['li_bulk'\]"):
+        sample_configurations([interface], {"li_bulk": -1})
+    with pytest.raises(ValueError, match=r"counts\['li_bulk'\]"):
+        sample_configurations([interface], {"li_bulk": 1.5})
+    with pytest.raises(ValueError, match="strain"):
+        sample_configurations([interface], {"li_bulk": 1}, strain=0.5)
+    with pytest.raises(ValueError, match="rattle_A"):
+        sample_configurations([interface], {"li_bulk": 1}, rattle_A=-0.1)
+    with pytest.raises(TypeError, match="interfaces"):
+        sample_configurations(interface, {"li_bulk": 1})
+    assert sample_configurations([interface], {"li_bulk": 0}) == []
+
+
+def test_hot_frames_keep_covalent_bonds_physical():
+    """Even hot frames keep every bond of a molecule within 15% of the
+    template: stretched as at high temperature, never collapsed (a C=O squeezed
+    to 0.8 Å, −35%, gave GFN1 forces above 100 eV/Å before molecules were
+    rattled less than the ions)."""
+    from constpot.build.molecules import load_molecule
+    from constpot.build.recipe import build_interface
+
+    iface = build_interface({"seed": 1, "sei": {"phase": "crystalline"}}, "t")
+    frames = sample_configurations(
+        [iface],
+        {"electrolyte": 4, "li_solvent_cluster": 4},
+        seed=3,
+        hot_snapshots=1.0,
+    )
+    for frame in frames:
+        mol = frame.arrays["mol_id"]
+        for m in np.unique(mol[mol >= 0]):
+            sel = np.flatnonzero(mol == m)
+            ref = load_molecule(str(frame.arrays["molecule"][sel[0]]))
+            d_ref = ref.get_all_distances()
+            bonded = (d_ref > 0) & (d_ref < 1.8)
+            d = frame[sel].get_all_distances()
+            ratio = d[bonded] / d_ref[bonded]
+            assert np.all(np.abs(ratio - 1.0) < 0.15), (frame.info["category"], m)
