@@ -64,34 +64,6 @@ PRESETS: dict[str, dict] = {
         "vacuum_factor": 3.0,
         "cell_height_A": None,
     },
-    "paper": {
-        "seed": 0,
-        "li": {
-            "surface": "100",
-            "lateral_reps": [9, 5],
-            "layers": 12,
-            "frozen_layers": 2,
-            "a_A": 3.51,
-        },
-        "counter_electrode": {"enabled": True, "layers": 6, "frozen_layers": 2},
-        "sei": {
-            "phase": "amorphous",
-            "layout": "mosaic",
-            "components": {"LiF": 0.5, "Li2O": 0.5},
-            "thickness_A": 12.0,
-            "quality": "paper",
-        },
-        "electrolyte": {
-            "thickness_A": 40.0,
-            "solvents": {"EC": 1.0},
-            "salt_molarity": 1.0,
-            "density_g_cm3": 1.3,
-            "tolerance_A": 2.0,
-        },
-        "gap_A": 2.0,
-        "vacuum_factor": 3.0,
-        "cell_height_A": None,
-    },
 }
 
 
@@ -111,6 +83,19 @@ def _merge(base: dict, override: Mapping, path: str) -> dict:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+# The paper preset differs from the demo only in size and schedule.
+PRESETS["paper"] = _merge(
+    PRESETS["demo"],
+    {
+        "li": {"lateral_reps": [9, 5], "layers": 12},
+        "counter_electrode": {"layers": 6},
+        "sei": {"thickness_A": 12.0, "quality": "paper"},
+        "electrolyte": {"thickness_A": 40.0},
+    },
+    "",
+)
 
 
 def _fractions(values: Mapping, known: tuple[str, ...], key: str) -> dict:
