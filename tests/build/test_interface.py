@@ -29,6 +29,8 @@ RECIPES = {
     "mosaic_amorphous": {"seed": 1},
 }
 FAST = ["no_sei", "crystalline", "layered_crystalline"]
+#: The demo preset's SEI thickness (constpot.build.recipe.PRESETS).
+RECIPES_SEI_THICKNESS_A = 6.0
 ALL = [*FAST, pytest.param("mosaic_amorphous", marks=pytest.mark.slow)]
 
 
@@ -134,3 +136,30 @@ def test_same_seed_same_file_other_seed_differs(tmp_path):
 def test_bad_recipe_fails_before_building(recipe, match):
     with pytest.raises(ValueError, match=match):
         resolve_recipe(recipe, "bad")
+
+
+@pytest.mark.slow
+def test_amorphous_mosaic_patches_at_target_density(built):
+    """Each amorphous mosaic patch (its atoms' mass over width × depth × SEI
+    thickness) is within 5% of its component's density: it takes the formula
+    units that fill that box (exact to one formula unit). Crystalline blocks
+    carry the crystal's density exactly (tests/build/test_crystal.py)."""
+    from constpot.build.crystal import target_density_g_cm3
+
+    atoms = built("mosaic_amorphous")
+    widths = [float(w) for w in str(atoms.info["sei_patch_widths_A"]).split()]
+    sei = atoms[atoms.arrays[REGION] == "sei"]
+    length, depth = atoms.cell[0, 0], atoms.cell[1, 1]
+    seam = (length - sum(widths)) / len(widths)
+    starts = np.cumsum([0.5 * seam] + [w + seam for w in widths[:-1]])
+    centres = starts + 0.5 * np.array(widths)
+    x = sei.positions[:, 0] % length
+    gap = np.abs(x[:, None] - centres[None, :])
+    nearest = np.argmin(np.minimum(gap, length - gap), axis=1)
+    thickness = RECIPES_SEI_THICKNESS_A
+    for k, comp in enumerate(("LiF", "Li2O")):
+        part = sei[nearest == k]
+        volume = widths[k] * depth * thickness
+        rho = mass_density_g_cm3(part.get_masses().sum(), volume)
+        target = target_density_g_cm3(comp, "amorphous")
+        assert rho == pytest.approx(target, rel=0.05), comp

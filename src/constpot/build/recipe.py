@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 from ase import Atoms
 
-from ..units import AVOGADRO_PER_MOL, LITRE_IN_A3
+from ..units import AMU_PER_A3_IN_G_PER_CM3, AVOGADRO_PER_MOL, LITRE_IN_A3
 from .stack import Block, stack_blocks
 
 __all__ = ["PRESETS", "build_interface", "resolve_recipe"]
@@ -279,8 +279,13 @@ def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
             block = make(comp, sub, sei["thickness_A"], seeds[k])
         else:
             melt = max(sei["thickness_A"], _MIN_GLASS_BOX_A)
-            block = _carve_neutral(
-                make(comp, cell_xy, melt, seeds[k]), unit, width, sei["thickness_A"]
+            block = _carve_patch(
+                make(comp, cell_xy, melt, seeds[k]),
+                comp,
+                unit,
+                width,
+                abs(float(np.linalg.det(cell_xy))) / length,
+                sei["thickness_A"],
             )
         pos = block.positions.copy()
         pos[:, :2] += offset * unit
@@ -293,6 +298,7 @@ def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
             charges=block.get_initial_charges(),
         )
         offset += width + seam
+    patches.info["sei_patch_widths_A"] = " ".join(f"{w:.4f}" for w in widths)
     return [Block(patches, "sei")]
 
 
@@ -301,29 +307,46 @@ def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
 _MIN_GLASS_BOX_A = 10.0
 
 
-def _carve_neutral(
-    block: Atoms, unit: np.ndarray, width: float, thickness: float
+def _carve_patch(
+    block: Atoms,
+    component: str,
+    unit: np.ndarray,
+    width: float,
+    depth: float,
+    thickness: float,
 ) -> Atoms:
-    """Atoms of ``block`` within ``width`` along ``unit`` and ``thickness``
-    along z (from the bottom), made neutral in formal charge by dropping the
-    ions nearest the cuts."""
-    t = block.positions[:, :2] @ unit
-    t = t % float(np.linalg.norm(block.cell.array[0, :2]))
+    """A stoichiometric patch of ``block`` at its own density.
+
+    The patch is the box ``[0, width)`` along ``unit`` × ``depth`` × the lowest
+    ``thickness`` along z. It takes the number of formula units that fills that
+    box at the block's amorphous target density, choosing the ions of each
+    species that lie deepest inside the box (ions just outside it, by the
+    smallest distance, make up a shortfall). Neutral and stoichiometric by
+    construction, at the target density to one formula unit.
+    """
+    from .crystal import formula_mass_amu, formula_units, target_density_g_cm3
+
+    density = target_density_g_cm3(component, "amorphous")
+    mass = density / AMU_PER_A3_IN_G_PER_CM3 * width * depth * thickness
+    n_units = max(1, round(mass / formula_mass_amu(component)))
+    period = float(np.linalg.norm(block.cell.array[0, :2]))
+    t = (block.positions[:, :2] @ unit) % period
     z = block.positions[:, 2] - block.positions[:, 2].min()
-    keep = np.flatnonzero((t < width) & (z < thickness))
-    charges = block.get_initial_charges()
-    edge = np.minimum.reduce(
-        [t[keep], width - t[keep], thickness - z[keep]]
-    )  # distance to the nearest cut (the bottom is the block's own surface)
-    total = round(float(charges[keep].sum()))
-    while total != 0:
-        sign = 1.0 if total > 0 else -1.0
-        candidates = np.flatnonzero(np.sign(charges[keep]) == sign)
-        drop = candidates[np.argmin(edge[candidates])]
-        total -= round(float(charges[keep][drop]))
-        keep = np.delete(keep, drop)
-        edge = np.delete(edge, drop)
-    keep = np.sort(keep)
+    # Signed depth inside the box: > 0 inside (distance to the nearest cut
+    # face; the bottom is the block's own surface), < 0 outside.
+    inside = np.minimum.reduce([t, width - t, thickness - z])
+    keep = []
+    symbols = np.array(block.get_chemical_symbols())
+    for element, per_unit in formula_units(component).items():
+        idx = np.flatnonzero(symbols == element)
+        need = per_unit * n_units
+        if need > idx.size:
+            raise ValueError(
+                f"{component} patch: needs {need} {element}, the block has "
+                f"{idx.size}; build a thicker block"
+            )
+        keep.extend(idx[np.argsort(-inside[idx], kind="stable")[:need]])
+    keep = np.sort(np.asarray(keep))
     out = block[keep]
     along = out.positions[:, :2] @ unit
     out.positions[:, :2] += np.outer(t[keep] - along, unit)
@@ -396,6 +419,9 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
         atoms.set_cell(new, scale_atoms=False)
         atoms.positions[:, 2] = z + shift
     info = atoms.info
+    for block in blocks:
+        if "sei_patch_widths_A" in block.atoms.info:
+            info["sei_patch_widths_A"] = block.atoms.info["sei_patch_widths_A"]
     below = "sei" if "sei_z_max_A" in info else "anode"
     info["wall_lower_A"] = 0.5 * (
         info[f"{below}_z_max_A"] + info["electrolyte_z_min_A"]
