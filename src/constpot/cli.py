@@ -131,20 +131,15 @@ def _add_build(sub) -> None:
 
 
 def _run_build(args) -> int:
-    import yaml
     from ase.io import write
 
     from .build import build_interface, render_side_view, resolve_recipe
     from .io import atomic_path
 
-    path = Path(args.config)
-    if not path.is_file():
-        raise ValueError(f"config file not found: {path}")
-    config = yaml.safe_load(path.read_text()) or {}
-    systems = config.get("systems") or {}
+    systems = _load_config(args.config, "systems")["systems"] or {}
     if args.system not in systems:
         raise ValueError(
-            f"{path}: no system {args.system!r} under `systems:` (have: "
+            f"{args.config}: no system {args.system!r} under `systems:` (have: "
             f"{', '.join(systems) or 'none'})"
         )
     recipe = systems[args.system]
