@@ -70,6 +70,7 @@ from ase.data import atomic_masses, atomic_numbers
 
 from ..keys import FROZEN, MOL_ID, REGION
 from ..units import mass_density_g_cm3
+from ._cell import rectangular_lengths
 
 __all__ = [
     "AMORPHOUS_DENSITY_G_CM3",
@@ -181,23 +182,6 @@ def _check_orientation(orientation: str) -> None:
             f"orientation must be one of {', '.join(map(repr, ORIENTATIONS))}, "
             f"got {orientation!r}"
         )
-
-
-def _check_cell_xy(cell_xy) -> tuple[float, float]:
-    cell = np.asarray(cell_xy, dtype=float)
-    if cell.shape != (2, 2) or not np.all(np.isfinite(cell)):
-        raise ValueError(
-            f"cell_xy must be a finite (2, 2) array of lateral cell vectors "
-            f"[[Lx, 0], [0, Ly]] in Å, got {np.asarray(cell_xy).tolist()!r}"
-        )
-    lx, ly = cell[0, 0], cell[1, 1]
-    scale = max(abs(lx), abs(ly))
-    if not (lx > 0 and ly > 0) or max(abs(cell[0, 1]), abs(cell[1, 0])) > 1e-8 * scale:
-        raise ValueError(
-            f"cell_xy must be rectangular [[Lx, 0], [0, Ly]] with Lx, Ly > 0 Å, "
-            f"got {cell.tolist()}"
-        )
-    return float(lx), float(ly)
 
 
 def formula_units(component: str) -> dict[str, int]:
@@ -323,7 +307,7 @@ def lateral_fit(component: str, cell_xy, orientation: str = "100") -> LateralFit
     """
     _check_component(component)
     _check_orientation(orientation)
-    lx, ly = _check_cell_xy(cell_xy)
+    lx, ly = rectangular_lengths(cell_xy)
     a = LATTICE_CONSTANT_A[component]
     best, best_key = None, None
     for name, rows in _SURFACE_CELLS[orientation]:
@@ -400,7 +384,7 @@ def crystalline_block(
     """
     _check_component(component)
     _check_orientation(orientation)
-    lx, ly = _check_cell_xy(cell_xy)
+    lx, ly = rectangular_lengths(cell_xy)
     if not (np.isfinite(max_strain) and 0.0 <= max_strain < 1.0):
         raise ValueError(f"max_strain must be in [0, 1), got {max_strain}")
     if not (np.isfinite(thickness_A) and thickness_A > 0):

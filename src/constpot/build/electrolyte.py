@@ -78,6 +78,7 @@ from ..units import (
     LITRE_IN_A3,
     mass_density_g_cm3,
 )
+from ._cell import rectangular_lengths
 from .molecules import MOLECULES, load_molecule, molar_mass, vdw_volume_A3
 
 __all__ = [
@@ -223,25 +224,6 @@ def electrolyte_counts(
 # --------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------
-
-
-def _check_cell_xy(cell_xy) -> tuple[float, float]:
-    cell = np.asarray(cell_xy, dtype=float)
-    if cell.shape != (2, 2) or not np.all(np.isfinite(cell)):
-        raise ValueError(
-            f"cell_xy must be a finite (2, 2) array of lateral vectors a, b in Å, "
-            f"got shape {cell.shape}"
-        )
-    lx, ly = cell[0, 0], cell[1, 1]
-    scale = max(abs(lx), abs(ly), 1.0)
-    if abs(cell[0, 1]) > 1e-9 * scale or abs(cell[1, 0]) > 1e-9 * scale:
-        raise ValueError(
-            f"cell_xy must be rectangular with a along x and b along y "
-            f"(packmol's periodic box is orthorhombic), got {cell.tolist()}"
-        )
-    if not (lx > 0 and ly > 0):
-        raise ValueError(f"cell_xy lengths must be > 0 Å, got {lx} and {ly}")
-    return float(lx), float(ly)
 
 
 def _check_seed(seed) -> int:
@@ -503,7 +485,7 @@ def electrolyte_box(
         packmol failed (the message ends with the tail of its output) or is
         older than 20.
     """
-    lx, ly = _check_cell_xy(cell_xy)
+    lx, ly = rectangular_lengths(cell_xy, " (packmol's periodic box is orthorhombic)")
     thickness = _positive(thickness_A, "thickness_A")
     tolerance = _positive(tolerance_A, "tolerance_A")
     seed = _check_seed(seed)

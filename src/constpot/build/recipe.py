@@ -378,13 +378,17 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
     full = resolve_recipe(recipe, name)
     li, ely = full["li"], full["electrolyte"]
     seeds = _seeds(int(full["seed"]), 8)
-    anode = li_slab(
-        lateral_reps=tuple(li["lateral_reps"]),
-        layers=li["layers"],
-        surface=li["surface"],
-        a_A=li["a_A"],
-        frozen_layers=li["frozen_layers"],
-    )
+
+    def electrode(layers: int, frozen_layers: int) -> Atoms:
+        return li_slab(
+            lateral_reps=tuple(li["lateral_reps"]),
+            layers=layers,
+            surface=li["surface"],
+            a_A=li["a_A"],
+            frozen_layers=frozen_layers,
+        )
+
+    anode = electrode(li["layers"], li["frozen_layers"])
     cell = anode.cell.array.copy()
     blocks = [Block(anode, "anode")]
     blocks += _sei_blocks(full, cell, seeds[:4])
@@ -400,13 +404,7 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
     blocks.append(Block(electrolyte, "electrolyte"))
     counter = full["counter_electrode"]
     if counter["enabled"]:
-        slab = li_slab(
-            lateral_reps=tuple(li["lateral_reps"]),
-            layers=counter["layers"],
-            surface=li["surface"],
-            a_A=li["a_A"],
-            frozen_layers=counter["frozen_layers"],
-        )
+        slab = electrode(counter["layers"], counter["frozen_layers"])
         blocks.append(Block(slab, "counter", flip=True))
     atoms = stack_blocks(
         blocks, gap_A=full["gap_A"], vacuum_factor=full["vacuum_factor"]
