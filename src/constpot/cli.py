@@ -8,6 +8,7 @@ problem, with exit status 2, and leave no output file behind.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import sys
@@ -18,8 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .config import load_config as _load_config
 
 __all__ = ["main"]
+
+#: Packages with a ``commands`` module whose ``register(subparsers)`` adds
+#: subcommands (in pipeline order).
+_STAGES: tuple[str, ...] = ()
 
 
 def _add_qeq(sub) -> None:
@@ -183,18 +189,6 @@ def _run_build(args) -> int:
             tmp.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {args.out}", flush=True)
     return 0
-
-
-def _load_config(path_str: str, section: str) -> dict:
-    import yaml
-
-    path = Path(path_str)
-    if not path.is_file():
-        raise ValueError(f"config file not found: {path}")
-    config = yaml.safe_load(path.read_text()) or {}
-    if section not in config:
-        raise ValueError(f"{path}: no `{section}:` section")
-    return config
 
 
 def _add_label(sub) -> None:
@@ -511,6 +505,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label(sub)
     _add_qeq(sub)
     _add_plot_qeq(sub)
+    # Later stages register their own subcommands (constpot.<stage>.commands).
+    for stage in _STAGES:
+        module = importlib.import_module(f"constpot.{stage}.commands")
+        module.register(sub)
     return parser
 
 
