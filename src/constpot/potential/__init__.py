@@ -1,5 +1,6 @@
 """The hybrid potential: NequIP short range + QEq electrostatics (DESIGN §5)."""
 
+from .calculator import HybridCalculator
 from .settings import QEqSettings
 
-__all__ = ["QEqSettings"]
+__all__ = ["HybridCalculator", "QEqSettings"]
