@@ -44,11 +44,9 @@ the same input always gives the same numbers.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse
 import torch
 import torchpme
 from scipy.special import erfcinv
@@ -395,36 +393,19 @@ class GaussianEwald:
         self._shifts = torch.as_tensor(shifts.astype(np.float64), device=dev, dtype=dt)
         d = torch.as_tensor(dist, device=dev, dtype=dt)
         self._pair_w = self._pair_kernel(d)
-        self._real_csr = None  # built on first use (forces do not need it)
 
-    def _real_matrix(self):
-        """Symmetric sparse real-space matrix R, (torch CSR, scipy CSR).
+    def _real_potential(self, q: torch.Tensor) -> torch.Tensor:
+        """Real-space part Σ_j R_ij q_j for (n_atoms, m) charges, 1/Å·e.
 
-        Both (i, j) and (j, i) entries; the self-image pairs (i, i, S) of the
-        half list appear twice, as they must. scipy's COO -> CSR conversion
-        sums duplicates in O(nnz), without a sort.
+        Scatter over the half neighbour list, both ways; the self-image pairs
+        (i, i, S) of the half list contribute twice, as they must. No sparse
+        matrix is assembled, so nothing is sorted per MD step.
         """
-        if self._real_csr is None:
-            n, dev = self.n_atoms, self.device
-            i, j = self._i.cpu().numpy(), self._j.cpu().numpy()
-            w = self._pair_w.cpu().numpy()
-            csr = scipy.sparse.coo_matrix(
-                (
-                    np.concatenate([w, w]),
-                    (np.concatenate([i, j]), np.concatenate([j, i])),
-                ),
-                shape=(n, n),
-            ).tocsr()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "sparse ... beta"
-                real = torch.sparse_csr_tensor(
-                    torch.as_tensor(csr.indptr, dtype=torch.int64, device=dev),
-                    torch.as_tensor(csr.indices, dtype=torch.int64, device=dev),
-                    torch.as_tensor(csr.data, dtype=self.dtype, device=dev),
-                    size=(n, n),
-                )
-            self._real_csr = (real, csr)
-        return self._real_csr
+        w = self._pair_w.unsqueeze(1)
+        phi = torch.zeros_like(q)
+        phi.index_add_(0, self._i, w * q[self._j])
+        phi.index_add_(0, self._j, w * q[self._i])
+        return phi
 
     def _pair_kernel(self, d: torch.Tensor) -> torch.Tensor:
         """[erfc(r/√2 s) − erfc(r/γ_ij)] / r for the neighbour pairs, 1/Å."""
@@ -491,7 +472,7 @@ class GaussianEwald:
         charges = torch.as_tensor(charges, dtype=self.dtype, device=self.device)
         q = charges if charges.ndim == 2 else charges.unsqueeze(1)
         st = self.settings
-        phi = self._real_matrix()[0] @ q
+        phi = self._real_potential(q)
         if st.kspace == "ewald":
             sk = self._trig_w.unsqueeze(1) * (self._trig @ q)
             phi = phi + self._trig.T @ sk
@@ -538,9 +519,9 @@ class GaussianEwald:
         if self.settings.kspace != "ewald":
             raise QEqSetupError("the dense matrix needs kspace='ewald'")
         n = self.n_atoms
-        mat = torch.as_tensor(
-            self._real_matrix()[1].toarray(), dtype=self.dtype, device=self.device
-        )
+        mat = torch.zeros((n, n), dtype=self.dtype, device=self.device)
+        mat.index_put_((self._i, self._j), self._pair_w, accumulate=True)
+        mat.index_put_((self._j, self._i), self._pair_w, accumulate=True)
         mat += self._trig.T @ (self._trig_w.unsqueeze(1) * self._trig)
         idx = torch.arange(n, device=self.device)
         mat[idx, idx] += self._self_diag - float(self._coulomb.self_contribution())
