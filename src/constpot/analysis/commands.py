@@ -1,0 +1,154 @@
+"""Subcommands of the analysis stage: ``analyse-run``, ``figures``, ``summarise``.
+
+Registered by :mod:`constpot.cli` (``_STAGES``). Each is a thin wrapper over
+one library function; settings come from the config's ``analysis:`` section
+(defaults when it is absent) and the SEI phase of each system from
+``systems:``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _config(path: str | None) -> tuple[dict, dict]:
+    """(``analysis:`` section, ``systems:`` section) of a YAML config."""
+    if path is None:
+        return {}, {}
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"config file not found: {file}")
+    config = yaml.safe_load(file.read_text()) or {}
+    return dict(config.get("analysis") or {}), dict(config.get("systems") or {})
+
+
+def register(sub) -> None:
+    """Add the analysis subcommands to an argparse subparsers object."""
+    p = sub.add_parser(
+        "analyse-run",
+        help="all per-run analyses of one MD trajectory (tidy CSV tables)",
+        description=(
+            "Read TRAJ (traj.extxyz of one MD run) and write deposition, "
+            "profiles, surface, height_maps, clusters, cluster_sizes, msd and "
+            "diffusion CSV tables and run.json into OUT_DIR. Run labels default "
+            "to the folder name {mode}_{potential}_r{replica} under {system}/."
+        ),
+    )
+    p.add_argument("config", nargs="?", help="YAML config (`analysis:` section)")
+    p.add_argument("--traj", required=True, help="traj.extxyz of one MD run")
+    p.add_argument("--out-dir", required=True, help="folder for the tables")
+    p.add_argument("--system", help="system name (default: from the path)")
+    p.add_argument("--mode", choices=("constp", "constq"))
+    p.add_argument("--potential", help="potential label, e.g. -6.0V or none")
+    p.add_argument("--replica", type=int)
+    p.add_argument(
+        "--settings",
+        help="JSON mapping of `analysis:` keys, overriding the config "
+        "(the workflow passes the section this way)",
+    )
+    p.set_defaults(func=_run_analyse)
+
+    p = sub.add_parser(
+        "figures",
+        help="draw every analysis figure from the per-run CSV tables",
+    )
+    p.add_argument("config", nargs="?", help="YAML config (`analysis:`, `systems:`)")
+    p.add_argument("--runs", nargs="*", default=[], help="analysed run folders")
+    p.add_argument("--predictions", help="results/train/predictions.csv")
+    p.add_argument("--out-dir", required=True, help="folder for the PNGs")
+    p.set_defaults(func=_run_figures)
+
+    p = sub.add_parser(
+        "summarise",
+        help="summary table and the paper-claims check from the run tables",
+    )
+    p.add_argument("config", nargs="?", help="YAML config (`analysis:`, `systems:`)")
+    p.add_argument("--runs", nargs="*", default=[], help="analysed run folders")
+    p.add_argument("--predictions", help="results/train/predictions.csv")
+    p.add_argument("--json", required=True, help="summary.json")
+    p.add_argument("--md", required=True, help="summary.md")
+    p.add_argument("--claims", required=True, help="paper_claims.md")
+    p.set_defaults(func=_run_summarise)
+
+
+def _run_analyse(args) -> int:
+    import time
+
+    from ._frames import RunLabels
+    from .run import AnalysisSettings, analyse_run
+
+    section, _ = _config(args.config)
+    if args.settings:
+        import json
+
+        try:
+            extra = json.loads(args.settings)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--settings: not JSON ({err})") from err
+        if not isinstance(extra, dict):
+            raise ValueError(f"--settings: expected a JSON mapping, got {extra!r}")
+        section = {**section, **extra}
+    settings = AnalysisSettings.from_config(section)
+    overrides = {
+        k: getattr(args, k)
+        for k in ("system", "mode", "potential", "replica")
+        if getattr(args, k) is not None
+    }
+    if len(overrides) == 4:
+        labels = RunLabels(**overrides)
+    else:
+        labels = RunLabels(**{**RunLabels.from_path(args.traj).todict(), **overrides})
+    print(f"analyse-run {labels.system}/{labels.name}: {args.traj}", flush=True)
+    start = time.perf_counter()
+    summary = analyse_run(args.traj, args.out_dir, labels, settings)
+    print(
+        f"{summary['n_frames']} frames, {summary['n_atoms']} atoms, "
+        f"{summary['duration_ps']:.3f} ps analysed in "
+        f"{time.perf_counter() - start:.1f} s -> {args.out_dir}",
+        flush=True,
+    )
+    return 0
+
+
+def _run_figures(args) -> int:
+    from .figures import draw_figures
+    from .run import AnalysisSettings
+    from .summary import sei_phases
+
+    section, systems = _config(args.config)
+    settings = AnalysisSettings.from_config(section)
+    names = [Path(r).parent.name for r in args.runs]
+    paths = draw_figures(
+        args.runs,
+        args.out_dir,
+        predictions=args.predictions,
+        phases=sei_phases(systems, names),
+        window=settings.window,
+    )
+    for key, path in paths.items():
+        print(f"{key}: {path}")
+    return 0
+
+
+def _run_summarise(args) -> int:
+    from .summary import sei_phases, summarise
+
+    section, systems = _config(args.config)
+    names = [Path(r).parent.name for r in args.runs]
+    claims = summarise(
+        args.runs,
+        args.json,
+        args.md,
+        args.claims,
+        predictions=args.predictions,
+        phases=sei_phases(systems, names),
+        criteria=section.get("claims"),
+    )
+    for claim in claims:
+        print(f"claim {claim.number}: {claim.verdict} — {claim.reason}")
+    print(f"wrote {args.json}, {args.md}, {args.claims}")
+    return 0

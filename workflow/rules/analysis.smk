@@ -1,0 +1,171 @@
+# Stage analysis: tidy CSV tables per MD run (analyse_run), the figure set
+# drawn from those tables (figures; every figure in the report), the summary
+# table and the paper-claims check (summarise), and `paper_figures`, the same
+# figure set from whatever runs exist under results/md (glob at DAG time).
+# Helpers in analysis_common.smk; md_runs() comes from common.smk.
+
+
+include: "analysis_common.smk"
+
+
+rule analyse_run:
+    input:
+        traj="results/md/{system}/{mode}_{potential}_r{replica}/traj.extxyz",
+    output:
+        tables=multiext(
+            "results/analysis/{system}/{mode}_{potential}_r{replica}/",
+            *(f"{t}.csv" for t in ANALYSIS_TABLES),
+        ),
+        summary="results/analysis/{system}/{mode}_{potential}_r{replica}/run.json",
+    log:
+        "results/analysis/{system}/{mode}_{potential}_r{replica}/analyse.log",
+    benchmark:
+        "results/analysis/{system}/{mode}_{potential}_r{replica}/benchmark.tsv"
+    wildcard_constraints:
+        system=r"[^/]+",
+        mode="constp|constq",
+        potential=r"[^/_]+",
+        replica=r"\d+",
+    conda:
+        "../../envs/constpot.yaml"
+    threads: 1
+    params:
+        settings=analysis_settings_json(),
+        out_dir=lambda wildcards, output: os.path.dirname(output.summary),
+    shell:
+        "constpot analyse-run --traj {input.traj} --out-dir {params.out_dir}"
+        " --system {wildcards.system} --mode {wildcards.mode}"
+        " --potential={wildcards.potential} --replica {wildcards.replica}"
+        " --settings {params.settings:q} > {log} 2>&1"
+
+
+rule figures:
+    input:
+        config=config_file(),
+        tables=analysis_tables(analysis_run_dirs()),
+        predictions=PREDICTIONS,
+    output:
+        deposition_vs_time=report(
+            "results/figures/deposition_vs_time.png",
+            caption="../report/analysis_deposition_vs_time.rst",
+            category="Analysis",
+            subcategory="1 Deposition",
+        ),
+        deposition_vs_potential=report(
+            "results/figures/deposition_vs_potential.png",
+            caption="../report/analysis_deposition_vs_potential.rst",
+            category="Analysis",
+            subcategory="2 Potential dependence",
+        ),
+        height_maps=report(
+            "results/figures/height_maps.png",
+            caption="../report/analysis_height_maps.rst",
+            category="Analysis",
+            subcategory="3 Inhomogeneous deposition",
+        ),
+        surface_roughness=report(
+            "results/figures/surface_roughness.png",
+            caption="../report/analysis_surface_roughness.rst",
+            category="Analysis",
+            subcategory="3 Inhomogeneous deposition",
+        ),
+        li_clusters=report(
+            "results/figures/li_clusters.png",
+            caption="../report/analysis_li_clusters.rst",
+            category="Analysis",
+            subcategory="3 Inhomogeneous deposition",
+        ),
+        potential_profiles=report(
+            "results/figures/potential_profiles.png",
+            caption="../report/analysis_potential_profiles.rst",
+            category="Analysis",
+            subcategory="4 Constant potential",
+        ),
+        electrode_charge=report(
+            "results/figures/electrode_charge.png",
+            caption="../report/analysis_electrode_charge.rst",
+            category="Analysis",
+            subcategory="4 Constant potential",
+        ),
+        parity=report(
+            "results/figures/parity.png",
+            caption="../report/analysis_parity.rst",
+            category="Analysis",
+            subcategory="5 Model accuracy",
+        ),
+        li_msd=report(
+            "results/figures/li_msd.png",
+            caption="../report/analysis_li_msd.rst",
+            category="Analysis",
+            subcategory="6 Li transport",
+        ),
+    log:
+        "results/figures/figures.log",
+    benchmark:
+        "results/figures/figures.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        runs=analysis_run_dirs(),
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        analysis=config.get("analysis") or {},
+    shell:
+        "constpot figures {input.config} --runs {params.runs}"
+        " --predictions {input.predictions} --out-dir {params.out_dir}"
+        " > {log} 2>&1"
+
+
+rule summarise:
+    input:
+        config=config_file(),
+        tables=analysis_tables(analysis_run_dirs()),
+        predictions=PREDICTIONS,
+    output:
+        json="results/summary.json",
+        md=report(
+            "results/summary.md",
+            caption="../report/analysis_summary.rst",
+            category="Summary",
+        ),
+        claims=report(
+            "results/paper_claims.md",
+            caption="../report/analysis_claims.rst",
+            category="Summary",
+        ),
+    log:
+        "results/summarise.log",
+    benchmark:
+        "results/summarise.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        runs=analysis_run_dirs(),
+        analysis=config.get("analysis") or {},
+    shell:
+        "constpot summarise {input.config} --runs {params.runs}"
+        " --predictions {input.predictions} --json {output.json}"
+        " --md {output.md} --claims {output.claims} > {log} 2>&1"
+
+
+rule paper_figures:
+    input:
+        config=config_file(),
+        tables=analysis_tables(synced_run_dirs()),
+        predictions=existing_predictions,
+    output:
+        figures=expand("results/paper_figures/{stem}.png", stem=ANALYSIS_FIGURES),
+    log:
+        "results/paper_figures/paper_figures.log",
+    benchmark:
+        "results/paper_figures/benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        runs=synced_run_dirs(),
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        predictions=lambda wildcards, input: (
+            f"--predictions {input.predictions}" if input.predictions else ""
+        ),
+    shell:
+        "constpot figures {input.config} --runs {params.runs}"
+        " {params.predictions} --out-dir {params.out_dir} > {log} 2>&1"
