@@ -1,0 +1,143 @@
+"""Checkpoints: the complete state of a run at one step, written atomically.
+
+A checkpoint holds everything the next step depends on, so that a run resumed
+from it is bit-identical to one that never stopped (CPU, float64):
+
+- positions (Å) and momenta (amu·Å/ASE-time) after the step;
+- the forces (eV/Å, constraints applied) at those positions, which the next
+  velocity half-kick uses, so resuming costs no extra force evaluation and does
+  not depend on how a fresh charge solve would converge;
+- the charges the next solve is warm-started from (e) — or reuses, when the
+  charges are solved only every n steps;
+- the electrode labels in use and those of step 0 (for the run summary);
+- the state of the thermostat's random-number generator;
+- the step, the elapsed wall time, and the settings (checked on resume).
+
+The file is a NumPy ``.npz`` archive, written to a temporary file beside the
+target and renamed into place (:func:`constpot.io.atomic_path`): a run killed
+while writing leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_path
+
+__all__ = ["Checkpoint", "read_checkpoint", "write_checkpoint"]
+
+_FORMAT = 1
+
+
+@dataclass
+class Checkpoint:
+    """State of a run after ``step`` steps.
+
+    Attributes
+    ----------
+    step : int
+    positions, momenta, forces : (n_atoms, 3) ndarray
+        Å, amu·Å/(ASE time), eV/Å.
+    guess : (n_atoms,) ndarray or None, e
+        Charges of the last solve (the warm start of the next one).
+    electrode, initial_electrode : (n_atoms,) int ndarray
+        Current electrode labels and those at step 0.
+    rng_state : dict
+        ``numpy.random.Generator.bit_generator.state``.
+    results : dict
+        Scalar results of the last force evaluation (energies in eV, charges
+        on the electrodes in e, CG iterations), so the step's thermo row can be
+        rebuilt.
+    wall_time_s : float
+        Wall time spent on the run so far, s.
+    settings : dict
+        :meth:`MDSettings.todict` of the run that wrote it.
+    numbers : (n_atoms,) int ndarray
+        Atomic numbers (checked against the structure on resume).
+    """
+
+    step: int
+    positions: np.ndarray
+    momenta: np.ndarray
+    forces: np.ndarray | None
+    guess: np.ndarray | None
+    electrode: np.ndarray
+    initial_electrode: np.ndarray
+    rng_state: dict
+    numbers: np.ndarray
+    results: dict = field(default_factory=dict)
+    wall_time_s: float = 0.0
+    settings: dict = field(default_factory=dict)
+
+
+def write_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
+    """Write ``ckpt`` to ``path`` atomically; returns the path."""
+    n = len(ckpt.positions)
+    empty = np.zeros(0)
+    arrays = {
+        "format": np.array(_FORMAT),
+        "step": np.array(int(ckpt.step)),
+        "positions": np.asarray(ckpt.positions, dtype=float),
+        "momenta": np.asarray(ckpt.momenta, dtype=float),
+        "forces": empty if ckpt.forces is None else np.asarray(ckpt.forces, float),
+        "guess": empty if ckpt.guess is None else np.asarray(ckpt.guess, float),
+        "electrode": np.asarray(ckpt.electrode, dtype=np.int64),
+        "initial_electrode": np.asarray(ckpt.initial_electrode, dtype=np.int64),
+        "numbers": np.asarray(ckpt.numbers, dtype=np.int64),
+        "wall_time_s": np.array(float(ckpt.wall_time_s)),
+        "rng_state": np.array(json.dumps(ckpt.rng_state)),
+        "results": np.array(json.dumps(ckpt.results)),
+        "settings": np.array(json.dumps(ckpt.settings)),
+    }
+    if arrays["momenta"].shape != (n, 3):
+        raise ValueError(f"checkpoint momenta must have shape ({n}, 3)")
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by :func:`write_checkpoint`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No checkpoint at ``path``.
+    ValueError
+        The file is not a constpot checkpoint (or of another format version).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint to resume from: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            d = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable checkpoint ({err})") from None
+    if int(d.get("format", -1)) != _FORMAT:
+        raise ValueError(f"{path}: not a constpot checkpoint of format {_FORMAT}")
+    forces = d["forces"] if d["forces"].size else None
+    guess = d["guess"] if d["guess"].size else None
+    return Checkpoint(
+        step=int(d["step"]),
+        positions=d["positions"],
+        momenta=d["momenta"],
+        forces=forces,
+        guess=guess,
+        electrode=d["electrode"],
+        initial_electrode=d["initial_electrode"],
+        rng_state=json.loads(str(d["rng_state"])),
+        numbers=d["numbers"],
+        results=json.loads(str(d["results"])),
+        wall_time_s=float(d["wall_time_s"]),
+        settings=json.loads(str(d["settings"])),
+    )

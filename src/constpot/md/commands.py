@@ -1,0 +1,223 @@
+"""``constpot md``: one constant-potential (or constant-charge) MD run.
+
+::
+
+    constpot md CONFIG --structure results/build/no_sei/interface.extxyz \\
+        --models results/train/model_0/model.nequip.zip \\
+        --mode constp --potential=-6.0V --replica 0 \\
+        --outdir results/md/no_sei/constp_-6.0V_r0
+
+Settings come from the config's ``md:`` section (config/README.md), overridden
+by the flags. The thermostat seed is derived from ``md.seed`` (default: the
+master ``seed``) and the replica, so the runs of one replica start from the
+same velocities whatever the potential. Exit status: 0 done, 2 bad input,
+3 stopped by a guard (last good frame and checkpoint written).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+__all__ = ["parse_potential", "register", "run_seed"]
+
+
+def parse_potential(label: str | None, mode: str) -> float | None:
+    """Anode potential (V) from a run-name label: ``"-6.0V"``, ``"-6"``, ``"none"``.
+
+    Raises
+    ------
+    ValueError
+        A number in constq, ``none`` in constp, or an unreadable label.
+    """
+    if label is None or label.strip().lower() == "none":
+        if mode == "constp":
+            raise ValueError(
+                "--potential: constp needs an anode potential (e.g. -6.0V)"
+            )
+        return None
+    text = label.strip()
+    if text.upper().endswith("V"):
+        text = text[:-1]
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(
+            f"--potential: expected volts like -6.0V or 'none', got {label!r}"
+        ) from None
+    if mode == "constq":
+        raise ValueError(
+            f"--potential: constq applies no potential; use 'none', got {label!r}"
+        )
+    return value
+
+
+def run_seed(base_seed: int, replica: int) -> int:
+    """Thermostat seed of a replica: independent streams per (seed, replica)."""
+    if base_seed < 0 or replica < 0:
+        raise ValueError(f"seed and replica must be >= 0, got {base_seed}, {replica}")
+    return int(np.random.SeedSequence([base_seed, replica]).generate_state(1)[0])
+
+
+def register(sub) -> None:
+    """Add ``constpot md`` to the CLI's subparsers."""
+    p = sub.add_parser(
+        "md",
+        help="run constant-potential (constp) or constant-charge (constq) MD",
+        description=(
+            "Run MD of a built interface with the hybrid potential (NequIP short "
+            "range + QEq with electrode potentials). Settings from the config's "
+            "`md:` section, overridden by the flags. Writes traj.extxyz, "
+            "thermo.csv, checkpoint.npz, summary.json and md.log in --outdir. "
+            "Exit status 3 when a guard stops the run."
+        ),
+    )
+    p.add_argument("config", help="YAML config with an `md:` section")
+    p.add_argument("--structure", required=True, help="interface extxyz")
+    p.add_argument(
+        "--models",
+        nargs="*",
+        default=[],
+        help="packaged NequIP model(s) with qeq.json beside them; several = "
+        "ensemble mean; none = QEq only (no short range: for tests only)",
+    )
+    p.add_argument(
+        "--qeq",
+        help="QEq settings JSON (default: the models' qeq.json, else the paper table)",
+    )
+    p.add_argument("--mode", choices=("constp", "constq"), required=True)
+    p.add_argument(
+        "--potential",
+        help="anode potential as in the run name: -6.0V (constp) or none (constq); "
+        "write --potential=-6.0V for negative values",
+    )
+    p.add_argument(
+        "--counter-potential",
+        type=float,
+        metavar="V",
+        help="counter-electrode potential, V (default md.counter_potential_V)",
+    )
+    p.add_argument("--replica", type=int, default=0, help="replica index (seed)")
+    p.add_argument("--outdir", required=True, help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue from checkpoint")
+    p.add_argument("--n-steps", type=int, help="total steps (default md.n_steps)")
+    p.add_argument("--timestep-fs", type=float, help="time step, fs")
+    p.add_argument("--temperature-K", type=float, help="temperature, K")
+    p.add_argument("--ensemble", choices=("nvt", "nve"))
+    p.add_argument("--electrodes", choices=("metallic", "static"))
+    p.add_argument("--qeq-every", type=int, help="steps between charge solves")
+    p.add_argument("--seed", type=int, help="base seed (default md.seed or seed)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines"),
+        default="auto",
+        help="tqdm bar or plain lines (auto: bar on a terminal)",
+    )
+    p.set_defaults(func=_run_md)
+
+
+def _run_md(args) -> int:
+    from pathlib import Path
+
+    from ase.io import read
+
+    from .. import __version__
+    from ..config import load_config
+    from ..potential import HybridCalculator
+    from .driver import MDSettings, potential_label, run
+    from .guards import MDGuardError
+
+    config = load_config(args.config, "md")
+    md = dict(config["md"] or {})
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    anode = parse_potential(args.potential, args.mode)
+    base_seed = args.seed
+    if base_seed is None:
+        base_seed = int(md.get("seed", config.get("seed", 0)))
+    settings = MDSettings.from_config(
+        md,
+        mode=args.mode,
+        anode_potential_V=anode,
+        counter_potential_V=args.counter_potential,
+        n_steps=args.n_steps,
+        timestep_fs=args.timestep_fs,
+        temperature_K=args.temperature_K,
+        ensemble=args.ensemble,
+        electrodes=args.electrodes,
+        qeq_every=args.qeq_every,
+        seed=run_seed(base_seed, args.replica),
+    )
+    if args.mode == "constq":
+        settings.anode_potential_V = None
+    structure = Path(args.structure)
+    if not structure.is_file():
+        raise FileNotFoundError(f"structure file not found: {structure}")
+    atoms = read(structure)
+    device = args.device or md.get("device", "auto")
+    solver = {
+        "slab": True,
+        "method": md.get("method", "cg"),
+        "tol": float(md.get("tol", 1e-6)),
+    }
+    if args.models:
+        calc = HybridCalculator.from_models(
+            args.models, qeq=args.qeq, device=device, **solver
+        )
+    else:
+        print("warning: no --models: QEq only, no short-range repulsion", flush=True)
+        calc = HybridCalculator(None, qeq=args.qeq, device=device, **solver)
+    label = potential_label(settings.mode, settings.anode_potential_V)
+    print(
+        f"constpot {__version__} md: {structure} ({len(atoms)} atoms), "
+        f"{settings.mode} {label}, replica {args.replica}, seed {settings.seed}, "
+        f"{len(args.models)} model(s), device {device}",
+        flush=True,
+    )
+    progress = {"auto": None, "bar": True, "lines": False}[args.progress]
+    metadata = {
+        "structure": str(structure),
+        "system": atoms.info.get("system"),
+        "potential_label": label,
+        "replica": args.replica,
+        "base_seed": base_seed,
+        "models": list(args.models),
+        "device": device,
+        "versions": _versions(),
+    }
+    try:
+        run(
+            atoms,
+            calc,
+            settings,
+            args.outdir,
+            resume=args.resume,
+            log=lambda line: print(line, flush=True),
+            progress=progress,
+            metadata=metadata,
+        )
+    except MDGuardError as err:
+        print(f"constpot md: stopped: {err}", file=sys.stderr, flush=True)
+        return 3
+    return 0
+
+
+def _versions() -> dict:
+    import platform
+
+    import ase
+    import torch
+
+    from .. import __version__
+
+    return {
+        "constpot": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "ase": ase.__version__,
+    }

@@ -1,0 +1,248 @@
+"""Run outputs: extxyz trajectory frames and the thermo table.
+
+Both writers append, flush on request (the driver flushes before every
+checkpoint, so that everything up to a checkpoint's step is on disk), and can
+truncate what was written after a given step, so that a resumed run appends
+without duplicate or orphan rows.
+
+Trajectory frames (``traj.extxyz``) carry the per-atom arrays ``charges`` (e),
+``electrode`` (0 none, 1 anode, 2 counter) and the builder's ``region``,
+``mol_id``, ``molecule``, ``frozen``, and per-frame info ``step``, ``time_fs``,
+``temperature_K``, ``potential_energy_eV``, ``grand_energy_eV``,
+``anode_charge_e``, ``counter_charge_e``, ``cg_iterations``, ``mode``,
+``anode_potential_V``, ``counter_potential_V`` (NaN in constq) and the
+builder's info keys. No info key is named ``energy`` or ``forces``: ASE's
+extxyz reader would turn those into calculator results. (It does so with the
+per-atom ``charges`` too: read them back with ``atoms.get_charges()``.)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.io import write
+
+from ..io import atomic_path
+from ..keys import CHARGES, ELECTRODE, FROZEN, MOL_ID, MOLECULE, REGION
+
+__all__ = [
+    "THERMO_COLUMNS",
+    "ThermoWriter",
+    "TrajectoryWriter",
+    "frame_atoms",
+    "read_thermo",
+]
+
+#: Columns of ``thermo.csv`` (units in the names; conserved_eV is
+#: grand_energy_eV + kinetic_energy_eV, the constant of motion in NVE).
+THERMO_COLUMNS = (
+    "step",
+    "time_fs",
+    "temperature_K",
+    "potential_energy_eV",
+    "grand_energy_eV",
+    "kinetic_energy_eV",
+    "conserved_eV",
+    "anode_charge_e",
+    "counter_charge_e",
+    "cg_iterations",
+)
+
+#: Builder arrays carried into every frame.
+CARRIED_ARRAYS = (REGION, MOL_ID, MOLECULE, FROZEN)
+
+_STEP = re.compile(rb"(?:^|\s)step=(\d+)(?:\s|$)")
+
+
+def frame_atoms(
+    atoms: Atoms, charges: np.ndarray, electrode: np.ndarray, info: dict
+) -> Atoms:
+    """A bare copy of ``atoms`` for output: no calculator, no constraints.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The simulated structure (positions, cell, builder arrays and info).
+    charges : (n_atoms,) ndarray, e
+    electrode : (n_atoms,) int ndarray
+    info : dict
+        Per-frame info; added to (and overriding) the builder's info.
+    """
+    out = Atoms(
+        numbers=atoms.numbers,
+        positions=atoms.positions,
+        cell=atoms.cell,
+        pbc=atoms.pbc,
+    )
+    for key in CARRIED_ARRAYS:
+        if key in atoms.arrays:
+            out.arrays[key] = atoms.arrays[key].copy()
+    out.arrays[CHARGES] = np.asarray(charges, dtype=float).copy()
+    out.arrays[ELECTRODE] = np.asarray(electrode, dtype=np.int64).copy()
+    out.info = {
+        k: v
+        for k, v in atoms.info.items()
+        if isinstance(v, (str, int, float, np.integer, np.floating))
+        and k not in ("energy", "free_energy", "forces", "stress")
+    }
+    out.info.update(info)
+    return out
+
+
+class TrajectoryWriter:
+    """Append extxyz frames to ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+    append : bool
+        Keep existing frames (resume) or start a new file.
+    """
+
+    def __init__(self, path: str | os.PathLike, append: bool = False):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "a" if append else "w")
+
+    def write(self, frame: Atoms) -> None:
+        buf = io.StringIO()
+        write(buf, frame, format="extxyz")
+        self._fh.write(buf.getvalue())
+
+    def flush(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @staticmethod
+    def truncate_after(path: str | os.PathLike, step: int) -> int:
+        """Drop the frames of ``path`` with ``step`` info above ``step``.
+
+        Returns the number of frames kept. A partially written last frame
+        (a run killed while writing) is dropped as well.
+        """
+        path = Path(path)
+        if not path.is_file():
+            return 0
+        kept, keep_bytes = 0, 0
+        with open(path, "rb") as fh:
+            while True:
+                head = fh.readline()
+                if not head.strip():
+                    break
+                comment = fh.readline()
+                try:
+                    n = int(head)
+                except ValueError:
+                    break
+                lines = [fh.readline() for _ in range(n)]
+                if len(lines) < n or not lines or not lines[-1].endswith(b"\n"):
+                    break  # truncated frame
+                match = _STEP.search(comment)
+                if match is None or int(match.group(1)) > step:
+                    break
+                kept += 1
+                keep_bytes = fh.tell()
+        with open(path, "r+b") as fh:
+            fh.truncate(keep_bytes)
+        return kept
+
+
+class ThermoWriter:
+    """Append rows of :data:`THERMO_COLUMNS` to a CSV file.
+
+    Parameters
+    ----------
+    path : path-like
+    append : bool
+        Keep existing rows (resume) or start a new file with a header.
+    """
+
+    def __init__(self, path: str | os.PathLike, append: bool = False):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not append or not self.path.is_file() or self.path.stat().st_size == 0
+        self._fh = open(self.path, "w" if new else "a", newline="")
+        self._writer = csv.writer(self._fh)
+        if new:
+            self._writer.writerow(THERMO_COLUMNS)
+
+    def write(self, row: dict) -> None:
+        values = []
+        for key in THERMO_COLUMNS:
+            value = row[key]
+            if isinstance(value, (int, np.integer)):
+                values.append(str(int(value)))
+            else:
+                values.append(repr(float(value)))
+        self._writer.writerow(values)
+
+    def flush(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @staticmethod
+    def truncate_after(path: str | os.PathLike, step: int) -> int:
+        """Drop rows with ``step`` above ``step`` (and a partial last row).
+
+        Returns the number of rows kept.
+        """
+        path = Path(path)
+        if not path.is_file():
+            return 0
+        lines = path.read_text().splitlines(keepends=True)
+        if not lines:
+            return 0
+        keep = [lines[0]]
+        for line in lines[1:]:
+            if not line.endswith("\n"):
+                break
+            fields = line.split(",")
+            if len(fields) != len(THERMO_COLUMNS) or int(fields[0]) > step:
+                break
+            keep.append(line)
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(keep))
+        return len(keep) - 1
+
+
+def read_thermo(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read ``thermo.csv`` into a dict of column arrays."""
+    path = Path(path)
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = [r for r in reader if len(r) == len(header)]
+    data = np.array(rows, dtype=float).reshape(-1, len(header))
+    out = {name: data[:, k] for k, name in enumerate(header)}
+    for name in ("step", "cg_iterations"):
+        if name in out:
+            out[name] = out[name].astype(np.int64)
+    return out
