@@ -25,7 +25,7 @@ __all__ = ["main"]
 
 #: Packages with a ``commands`` module whose ``register(subparsers)`` adds
 #: subcommands (in pipeline order).
-_STAGES: tuple[str, ...] = ()
+_STAGES: tuple[str, ...] = ("potential", "md", "analysis")
 
 
 def _add_qeq(sub) -> None:

@@ -57,3 +57,32 @@ def label_systems():
 def label_shards():
     """Shard indices 0 .. label.n_shards - 1."""
     return list(range(int(config["label"]["n_shards"])))
+
+
+def md_runs():
+    """The MD sweep of config `md:`: dicts with keys system, mode, potential, replica.
+
+    For each system (md.systems, default every system) and replica
+    0 .. md.replicas - 1: one constp run per md.anode_potentials_V (potential
+    '-6.0V': the float as Python prints it, then V) and, with md.constq
+    (default true), one constq control (potential 'none'). Run folders are
+    results/md/{system}/{mode}_{potential}_r{replica}/ (rule md, md.smk).
+    """
+    cfg = config.get("md")
+    if not cfg:
+        return []
+    runs = []
+    for system in cfg.get("systems") or systems():
+        for replica in range(int(cfg.get("replicas", 1))):
+            for psi in cfg.get("anode_potentials_V", [0.0, -3.0, -6.0]):
+                label = f"{float(psi) + 0.0}V"
+                runs.append(
+                    dict(system=system, mode="constp", potential=label, replica=replica)
+                )
+            if cfg.get("constq", True):
+                runs.append(
+                    dict(
+                        system=system, mode="constq", potential="none", replica=replica
+                    )
+                )
+    return runs

@@ -1,6 +1,33 @@
 """The hybrid potential: NequIP short range + QEq electrostatics (DESIGN §5)."""
 
 from .calculator import HybridCalculator
+from .evaluate import evaluate_models, metrics_table, prediction_table
+from .fit import QEqFit, fit_qeq
+from .nequip_io import load_calculator, model_qeq_settings
 from .settings import QEqSettings
+from .targets import qeq_targets, read_targets, write_targets
+from .training import (
+    nequip_config,
+    package_model,
+    stratified_split,
+    train_model,
+)
 
-__all__ = ["HybridCalculator", "QEqSettings"]
+__all__ = [
+    "HybridCalculator",
+    "QEqFit",
+    "QEqSettings",
+    "evaluate_models",
+    "fit_qeq",
+    "load_calculator",
+    "metrics_table",
+    "model_qeq_settings",
+    "nequip_config",
+    "package_model",
+    "prediction_table",
+    "qeq_targets",
+    "read_targets",
+    "stratified_split",
+    "train_model",
+    "write_targets",
+]

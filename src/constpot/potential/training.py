@@ -1,0 +1,725 @@
+"""NequIP training of the short-range model: split, config, train, package.
+
+The network learns E_short = E_ref − E_QEq (:mod:`.targets`) with ``nequip``
+0.19 (Batzner et al., Nat. Commun. 13, 2453 (2022),
+doi:10.1038/s41467-022-29939-5). This module turns the ``train:`` section of a
+constpot config into a ``nequip-train`` config, runs it, and packages the best
+checkpoint with ``nequip-package``:
+
+1. :func:`stratified_split` — train/val/test indices by seed, stratified by
+   the frames' sampling ``category`` so every category is in every split
+   (written once per study; every ensemble member shares it).
+2. :func:`nequip_config` — the nequip config (a plain dict, written as YAML):
+   :class:`nequip.model.NequIPGNNModel` with a ZBL pair term, per-element
+   energy shifts from a least-squares fit of E_short to the composition of
+   the training frames, per-element energy scales from the training forces,
+   EMA weights, Adam + ReduceLROnPlateau, a CSV learning-curve log.
+3. :func:`run_nequip_train` — ``nequip-train -cn config.yaml`` in the run
+   folder, streaming its output to the log.
+4. :func:`package_model` — ``nequip-package build best.ckpt model.nequip.zip``
+   and a copy of the QEq settings (``qeq.json``) beside the model, which
+   :class:`~constpot.potential.HybridCalculator` checks.
+
+Size presets (:data:`PRESETS`): ``tiny`` is the demo (CPU, float64, ~1 min
+per model on one core); ``paper`` is a production-size NequIP for GPUs. Every
+preset key can be overridden in the config's ``train:`` section.
+
+Example
+-------
+>>> from constpot.potential.training import train_model   # doctest: +SKIP
+>>> train_model("targets.extxyz", "split.json", "qeq.json", {"preset": "tiny"},
+...             seed=0, run_dir="results/train/models/0")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import yaml
+from ase import Atoms
+
+from ..io import atomic_path
+
+__all__ = [
+    "PRESETS",
+    "SPLITS",
+    "composition_energy_shifts",
+    "nequip_config",
+    "package_model",
+    "read_split",
+    "resolve_train_settings",
+    "run_nequip_train",
+    "stratified_split",
+    "train_model",
+    "write_run_inputs",
+    "write_split",
+]
+
+#: Split names, in file order.
+SPLITS = ("train", "val", "test")
+
+#: Size presets of the NequIP model and its training. ``tiny``: the demo (a
+#: two-layer l=1 network with 16 features, float64 on the CPU; 80 epochs of
+#: ~110 frames in batches of 2 take ~3.5 min on one core, and ``max_minutes``
+#: stops a slower machine at 4.5 min with the best checkpoint so far; equal
+#: energy and force weights, because the demo's GFN1-xTB energies of metallic
+#: frames carry Γ-point finite-size noise no local model can learn). ``paper``: a
+#: production NequIP (four layers, l=2, 64 features, float32 on a GPU), the
+#: size of NequIP's "M" foundation preset at a quarter of the width, meant to
+#: reach ~1–2 meV/atom and ~30–50 meV/Å on DFT data of this kind.
+PRESETS: dict[str, dict] = {
+    "tiny": {
+        "r_max": 4.5,
+        "num_layers": 2,
+        "l_max": 1,
+        "parity": False,
+        "num_features": 16,
+        "radial_mlp_depth": 1,
+        "radial_mlp_width": 32,
+        "num_bessels": 8,
+        "model_dtype": "float64",
+        "max_epochs": 80,
+        "max_minutes": 4.5,
+        "batch_size": 2,
+        "lr": 0.01,
+        "energy_weight": 1.0,
+        "force_weight": 1.0,
+        "ema_decay": 0.99,
+        "lr_patience": 5,
+        "lr_factor": 0.5,
+        "zbl": True,
+        "accelerator": "cpu",
+    },
+    "paper": {
+        "r_max": 5.0,
+        "num_layers": 4,
+        "l_max": 2,
+        "parity": False,
+        "num_features": 64,
+        "radial_mlp_depth": 2,
+        "radial_mlp_width": 64,
+        "num_bessels": 8,
+        "model_dtype": "float32",
+        "max_epochs": 1000,
+        "max_minutes": None,
+        "batch_size": 8,
+        "lr": 0.005,
+        "energy_weight": 10.0,
+        "force_weight": 1.0,
+        "ema_decay": 0.999,
+        "lr_patience": 25,
+        "lr_factor": 0.5,
+        "zbl": True,
+        "accelerator": "auto",
+    },
+}
+
+#: Keys of ``train:`` that are not model/optimiser settings.
+_STUDY_KEYS = (
+    "preset",
+    "seeds",
+    "split",
+    "split_seed",
+    "qeq_table",
+    "fit",
+    "threads",
+    "device",
+)
+_DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
+
+
+# ----------------------------------------------------------------- settings
+def resolve_train_settings(train: Mapping | None) -> dict:
+    """The preset's settings overridden by the ``train:`` config section.
+
+    Parameters
+    ----------
+    train : mapping or None
+        The ``train:`` section; ``preset`` (default ``"tiny"``) picks the
+        defaults, any key of :data:`PRESETS` overrides one.
+
+    Returns
+    -------
+    dict
+        Every key of the preset plus ``preset``.
+
+    Raises
+    ------
+    ValueError
+        Unknown preset or key, or a value out of range; the message names it.
+    """
+    train = dict(train or {})
+    preset = train.get("preset", "tiny")
+    if preset not in PRESETS:
+        raise ValueError(
+            f"train.preset must be one of {', '.join(PRESETS)}, got {preset!r}"
+        )
+    out = {"preset": preset, **PRESETS[preset]}
+    device = train.get("device")
+    if device is not None:
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"train.device must be cpu or cuda, got {device!r}")
+        out["accelerator"] = "gpu" if device == "cuda" else "cpu"
+    for key, value in train.items():
+        if key in _STUDY_KEYS:
+            continue
+        if key not in out:
+            raise ValueError(
+                f"train.{key}: unknown setting (known: {', '.join(sorted(out))})"
+            )
+        out[key] = value
+    for key in ("r_max", "lr", "energy_weight", "force_weight"):
+        if not (float(out[key]) > 0):
+            raise ValueError(f"train.{key} must be > 0, got {out[key]}")
+    for key in ("num_layers", "num_features", "max_epochs", "batch_size"):
+        if int(out[key]) < 1:
+            raise ValueError(f"train.{key} must be >= 1, got {out[key]}")
+    if out["model_dtype"] not in ("float32", "float64"):
+        raise ValueError(
+            f"train.model_dtype must be float32 or float64, got {out['model_dtype']}"
+        )
+    if not (0 <= float(out["ema_decay"]) < 1):
+        raise ValueError(f"train.ema_decay must be in [0, 1), got {out['ema_decay']}")
+    return out
+
+
+# -------------------------------------------------------------------- split
+def stratified_split(
+    categories: Sequence[str],
+    fractions: Mapping[str, float] | None = None,
+    seed: int = 0,
+) -> dict[str, list[int]]:
+    """Train/val/test frame indices, stratified by category, deterministic.
+
+    Each category's frames are shuffled with ``np.random.default_rng(seed)``
+    (categories in sorted order, so the result does not depend on frame
+    order within the file beyond the indices themselves) and cut by
+    ``fractions``: a category of n ≥ 3 frames puts at least one frame in
+    val and one in test (when their fractions are > 0); smaller categories go
+    to train first.
+
+    Parameters
+    ----------
+    categories : sequence of str, length n_frames
+        ``info["category"]`` of each frame.
+    fractions : mapping, optional
+        ``{"train": f, "val": f, "test": f}`` summing to 1; default 0.7/0.1/0.2.
+    seed : int
+
+    Returns
+    -------
+    dict
+        ``{"train": [...], "val": [...], "test": [...]}``, sorted indices.
+
+    Raises
+    ------
+    ValueError
+        Fractions that are negative, do not sum to 1, or name another split.
+    """
+    fractions = dict(_DEFAULT_FRACTIONS if fractions is None else fractions)
+    unknown = set(fractions) - set(SPLITS)
+    if unknown:
+        raise ValueError(f"split fractions: unknown split(s) {sorted(unknown)}")
+    f = {name: float(fractions.get(name, 0.0)) for name in SPLITS}
+    if any(v < 0 for v in f.values()) or abs(sum(f.values()) - 1.0) > 1e-9:
+        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {f}")
+    if f["train"] <= 0:
+        raise ValueError("split fraction of train must be > 0")
+    rng = np.random.default_rng(seed)
+    categories = np.asarray([str(c) for c in categories])
+    out: dict[str, list[int]] = {name: [] for name in SPLITS}
+    for cat in sorted(set(categories.tolist())):
+        idx = np.flatnonzero(categories == cat)
+        idx = idx[rng.permutation(len(idx))]
+        n = len(idx)
+        n_test = round(f["test"] * n)
+        n_val = round(f["val"] * n)
+        if n >= 3:
+            n_test = max(n_test, 1 if f["test"] > 0 else 0)
+            n_val = max(n_val, 1 if f["val"] > 0 else 0)
+        while n_test + n_val > n - 1 and (n_test or n_val):
+            if n_val >= n_test and n_val:
+                n_val -= 1
+            else:
+                n_test -= 1
+        out["test"].extend(idx[:n_test].tolist())
+        out["val"].extend(idx[n_test : n_test + n_val].tolist())
+        out["train"].extend(idx[n_test + n_val :].tolist())
+    return {name: sorted(int(i) for i in v) for name, v in out.items()}
+
+
+def write_split(
+    path: str | os.PathLike,
+    split: Mapping[str, Sequence[int]],
+    categories: Sequence[str],
+    *,
+    seed: int,
+    fractions: Mapping[str, float] | None = None,
+) -> Path:
+    """Write split indices and per-category counts as JSON (atomically)."""
+    categories = [str(c) for c in categories]
+    counts = {
+        cat: {name: sum(categories[i] == cat for i in split[name]) for name in SPLITS}
+        for cat in sorted(set(categories))
+    }
+    data = {
+        "seed": int(seed),
+        "fractions": dict(fractions or _DEFAULT_FRACTIONS),
+        "n_frames": len(categories),
+        **{name: [int(i) for i in split[name]] for name in SPLITS},
+        "counts": counts,
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+    return Path(path)
+
+
+def read_split(path: str | os.PathLike) -> dict[str, list[int]]:
+    """Read a split file written by :func:`write_split`.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing file, or a file without the train/val/test lists.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"split file not found: {path}")
+    data = json.loads(path.read_text())
+    missing = [name for name in SPLITS if name not in data]
+    if missing:
+        raise ValueError(f"{path}: no {', '.join(missing)} indices")
+    return {name: [int(i) for i in data[name]] for name in SPLITS}
+
+
+# ------------------------------------------------------------ nequip config
+def composition_energy_shifts(
+    frames: Sequence[Atoms], type_names: Sequence[str]
+) -> dict[str, float]:
+    """Per-element energies μ_e minimising Σ_f (E_f − Σ_e n_fe μ_e)², eV.
+
+    The network then learns only what the composition does not explain, which
+    matters when frames of very different chemistry (metal, salts, liquid)
+    share one model. Least squares with a tiny ridge (1e-8 eV⁻²·n) so that an
+    element whose count is collinear with others still gets a finite value.
+
+    Parameters
+    ----------
+    frames : sequence of ase.Atoms
+        With a calculator energy (the short-range target), eV.
+    type_names : sequence of str
+        Element symbols, the model's types.
+
+    Returns
+    -------
+    dict
+        Element -> per-atom energy shift, eV.
+    """
+    counts = np.array(
+        [[np.sum(f.symbols == t) for t in type_names] for f in frames], dtype=float
+    )
+    energies = np.array([f.get_potential_energy() for f in frames])
+    ridge = 1e-8 * np.eye(len(type_names)) * max(1.0, float(counts.sum()))
+    mu = np.linalg.solve(counts.T @ counts + ridge, counts.T @ energies)
+    return {t: float(m) for t, m in zip(type_names, mu, strict=True)}
+
+
+def nequip_config(
+    settings: Mapping,
+    *,
+    type_names: Sequence[str],
+    energy_shifts: Mapping[str, float],
+    seed: int,
+    train_file: str,
+    val_file: str,
+    test_file: str | None = None,
+) -> dict:
+    """The ``nequip-train`` config for one model (a dict; write it as YAML).
+
+    Parameters
+    ----------
+    settings : mapping
+        From :func:`resolve_train_settings`.
+    type_names : sequence of str
+        Element symbols (the model types, chemical species identical).
+    energy_shifts : mapping
+        Per-element energy shifts, eV (:func:`composition_energy_shifts`).
+    seed : int
+        Model initialisation and data-loader seed.
+    train_file, val_file, test_file : str
+        extxyz files, relative to the run folder (where ``nequip-train``
+        runs) or absolute.
+
+    Returns
+    -------
+    dict
+        Hydra output goes to the run folder itself (``hydra.run.dir: .``);
+        the best checkpoint is ``best.ckpt``, the learning curve
+        ``logs/metrics.csv``.
+    """
+    s = dict(settings)
+    type_names = [str(t) for t in type_names]
+    missing = [t for t in type_names if t not in energy_shifts]
+    if missing:
+        raise ValueError(f"energy_shifts: no value for {', '.join(missing)}")
+    monitor = "val0_epoch/weighted_sum"
+    max_time = None
+    if s.get("max_minutes"):
+        # Lightning's "DD:HH:MM:SS"; training stops (keeping the best
+        # checkpoint) when the wall time is spent.
+        secs = round(60.0 * float(s["max_minutes"]))
+        max_time = (
+            f"{secs // 86400:02d}:{secs % 86400 // 3600:02d}:"
+            f"{secs % 3600 // 60:02d}:{secs % 60:02d}"
+        )
+    transforms = [
+        {
+            "_target_": "nequip.data.transforms.ChemicalSpeciesToAtomTypeMapper",
+            "model_type_names": type_names,
+            "chemical_species_to_atom_type_map": {t: t for t in type_names},
+        },
+        {
+            "_target_": "nequip.data.transforms.NeighborListTransform",
+            "r_max": float(s["r_max"]),
+        },
+    ]
+    loader = {
+        "_target_": "torch.utils.data.DataLoader",
+        "batch_size": int(s["batch_size"]),
+        "num_workers": 0,
+    }
+    data = {
+        "_target_": "nequip.data.datamodule.ASEDataModule",
+        "seed": int(seed),
+        "train_file_path": train_file,
+        "val_file_path": val_file,
+        "transforms": transforms,
+        "train_dataloader": {**loader, "shuffle": True},
+        "val_dataloader": loader,
+        "stats_manager": {
+            "_target_": "nequip.data.CommonDataStatisticsManager",
+            "type_names": type_names,
+        },
+    }
+    if test_file is not None:
+        data["test_file_path"] = test_file
+        data["test_dataloader"] = loader
+    model = {
+        "_target_": "nequip.model.NequIPGNNModel",
+        "seed": int(seed),
+        "model_dtype": s["model_dtype"],
+        "type_names": type_names,
+        "r_max": float(s["r_max"]),
+        "num_layers": int(s["num_layers"]),
+        "l_max": int(s["l_max"]),
+        "parity": bool(s["parity"]),
+        "num_features": int(s["num_features"]),
+        "radial_mlp_depth": int(s["radial_mlp_depth"]),
+        "radial_mlp_width": int(s["radial_mlp_width"]),
+        "num_bessels": int(s["num_bessels"]),
+        "avg_num_neighbors": "${training_data_stats:num_neighbors_mean}",
+        "per_type_energy_shifts": {t: float(energy_shifts[t]) for t in type_names},
+        "per_type_energy_scales": "${training_data_stats:per_type_forces_rms}",
+        "per_type_energy_scales_trainable": False,
+        "per_type_energy_shifts_trainable": False,
+    }
+    if s.get("zbl", True):
+        model["pair_potential"] = {
+            "_target_": "nequip.nn.pair_potential.ZBL",
+            "units": "metal",
+            "chemical_species": type_names,
+        }
+    metrics = {
+        "_target_": "nequip.train.EnergyForceMetrics",
+        "coeffs": {
+            "per_atom_energy_mae": float(s["energy_weight"]),
+            "forces_mae": float(s["force_weight"]),
+        },
+    }
+    return {
+        "run": ["train"],
+        "seed": int(seed),
+        "hydra": {"run": {"dir": "."}, "job": {"chdir": False}},
+        "data": data,
+        "trainer": {
+            "_target_": "lightning.Trainer",
+            "accelerator": s.get("accelerator", "auto"),
+            "devices": 1,
+            "max_epochs": int(s["max_epochs"]),
+            "max_time": max_time,
+            "check_val_every_n_epoch": 1,
+            "log_every_n_steps": 10,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "logger": {
+                "_target_": "lightning.pytorch.loggers.CSVLogger",
+                "save_dir": ".",
+                "name": "logs",
+                "version": "",
+            },
+            "callbacks": [
+                {
+                    "_target_": "lightning.pytorch.callbacks.ModelCheckpoint",
+                    "monitor": monitor,
+                    "dirpath": ".",
+                    "filename": "best",
+                    "save_top_k": 1,
+                    "enable_version_counter": False,
+                },
+                {
+                    "_target_": "lightning.pytorch.callbacks.LearningRateMonitor",
+                    "logging_interval": "epoch",
+                },
+            ],
+        },
+        "training_module": {
+            "_target_": "nequip.train.EMALightningModule",
+            "ema_decay": float(s["ema_decay"]),
+            "loss": {
+                "_target_": "nequip.train.EnergyForceLoss",
+                "per_atom_energy": True,
+                "coeffs": {
+                    "total_energy": float(s["energy_weight"]),
+                    "forces": float(s["force_weight"]),
+                },
+            },
+            "val_metrics": metrics,
+            "test_metrics": metrics,
+            "optimizer": {"_target_": "torch.optim.Adam", "lr": float(s["lr"])},
+            "lr_scheduler": {
+                "scheduler": {
+                    "_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau",
+                    "factor": float(s["lr_factor"]),
+                    "patience": int(s["lr_patience"]),
+                },
+                "monitor": monitor,
+                "interval": "epoch",
+                "frequency": 1,
+            },
+            "model": model,
+        },
+    }
+
+
+def write_run_inputs(
+    targets: Sequence[Atoms],
+    split: Mapping[str, Sequence[int]],
+    settings: Mapping,
+    seed: int,
+    run_dir: str | os.PathLike,
+) -> Path:
+    """Write train/val/test extxyz and ``config.yaml`` into ``run_dir``.
+
+    Returns
+    -------
+    Path
+        The config file.
+    """
+    from ase.io import write
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    n = len(targets)
+    for name in SPLITS:
+        bad = [i for i in split[name] if not 0 <= i < n]
+        if bad:
+            raise ValueError(
+                f"split {name}: frame index {bad[0]} out of range (have {n} frames)"
+            )
+    if not split["train"] or not split["val"]:
+        raise ValueError("the split needs at least one train and one val frame")
+    files = {}
+    for name in SPLITS:
+        if not split[name]:
+            continue
+        files[name] = f"{name}.extxyz"
+        with atomic_path(run_dir / files[name]) as tmp:
+            write(tmp, [targets[i] for i in split[name]], format="extxyz")
+    train_frames = [targets[i] for i in split["train"]]
+    type_names = sorted(
+        {s for f in targets for s in f.get_chemical_symbols()},
+        key=lambda s: Atoms(s).numbers[0],
+    )
+    config = nequip_config(
+        settings,
+        type_names=type_names,
+        energy_shifts=composition_energy_shifts(train_frames, type_names),
+        seed=seed,
+        train_file=files["train"],
+        val_file=files["val"],
+        test_file=files.get("test"),
+    )
+    path = run_dir / "config.yaml"
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.dump(config, Dumper=_NoAliasDumper, sort_keys=False))
+    return path
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Write repeated objects in full (no YAML anchors): readable configs."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+# -------------------------------------------------------------- subprocess
+def _executable(name: str) -> str:
+    """A console script of this interpreter's environment, else from PATH."""
+    local = Path(sys.executable).parent / name
+    if local.is_file():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(
+            f"{name} not found; install nequip 0.19 (`pip install nequip==0.19.1`)"
+        )
+    return found
+
+
+def _stream(cmd: list[str], cwd: Path, log: Callable[[str], None], what: str):
+    env = dict(os.environ)
+    env.setdefault("HYDRA_FULL_ERROR", "1")
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    tail: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.rstrip("\n")
+        log(line)
+        tail = [*tail[-19:], line]
+    rc = proc.wait()
+    if rc != 0:
+        raise RuntimeError(
+            f"{what} failed with exit status {rc} in {cwd}; last output: "
+            + " | ".join(t for t in tail[-5:] if t.strip())
+        )
+
+
+def run_nequip_train(
+    config_path: str | os.PathLike,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Run ``nequip-train -cn CONFIG`` in the config's folder.
+
+    Returns
+    -------
+    Path
+        ``best.ckpt`` in that folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        No config, or no checkpoint after training.
+    RuntimeError
+        ``nequip-train`` failed (the message quotes its last lines).
+    """
+    config_path = Path(config_path).resolve()
+    if not config_path.is_file():
+        raise FileNotFoundError(f"nequip config not found: {config_path}")
+    run_dir = config_path.parent
+    ckpt = run_dir / "best.ckpt"
+    if ckpt.exists():
+        ckpt.unlink()  # never package a checkpoint of an earlier run
+    cmd = [_executable("nequip-train"), "-cn", config_path.name]
+    log("$ " + " ".join(cmd))
+    _stream(cmd, run_dir, log, "nequip-train")
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"nequip-train wrote no {ckpt}")
+    return ckpt
+
+
+def package_model(
+    ckpt: str | os.PathLike,
+    out: str | os.PathLike,
+    qeq_settings: str | os.PathLike,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """``nequip-package build CKPT OUT`` and ``qeq.json`` beside ``OUT``.
+
+    Parameters
+    ----------
+    ckpt : path
+        A ``nequip-train`` checkpoint.
+    out : path
+        Packaged model; must end in ``.nequip.zip``.
+    qeq_settings : path
+        QEq settings JSON the targets were made with; copied to ``qeq.json``
+        in the folder of ``out``.
+
+    Returns
+    -------
+    Path
+        The packaged model.
+    """
+    from .settings import QEqSettings
+
+    ckpt, out = Path(ckpt).resolve(), Path(out).resolve()
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {ckpt}")
+    if not out.name.endswith(".nequip.zip"):
+        raise ValueError(f"packaged model name must end in .nequip.zip, got {out}")
+    settings = QEqSettings.read(qeq_settings)  # validates before packaging
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name[: -len('.nequip.zip')]}.tmp.nequip.zip")
+    cmd = [_executable("nequip-package"), "build", str(ckpt), str(tmp)]
+    log("$ " + " ".join(cmd))
+    try:
+        _stream(cmd, out.parent, log, "nequip-package")
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    settings.write(out.parent / "qeq.json")
+    return out
+
+
+def train_model(
+    targets_path: str | os.PathLike,
+    split_path: str | os.PathLike,
+    train: Mapping | None,
+    seed: int,
+    run_dir: str | os.PathLike,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Write the inputs of one model and train it; one-shot wrapper.
+
+    Returns
+    -------
+    dict
+        ``{"checkpoint", "config", "seconds", "settings"}``.
+    """
+    from .targets import read_targets
+
+    settings = resolve_train_settings(train)
+    targets = read_targets(targets_path)
+    split = read_split(split_path)
+    config = write_run_inputs(targets, split, settings, seed, run_dir)
+    log(
+        f"model seed {seed}: preset {settings['preset']}, "
+        f"{len(split['train'])} train / {len(split['val'])} val / "
+        f"{len(split['test'])} test frames -> {config}"
+    )
+    start = time.perf_counter()
+    ckpt = run_nequip_train(config, log)
+    seconds = time.perf_counter() - start
+    log(f"trained in {seconds:.1f} s -> {ckpt}")
+    return {
+        "checkpoint": str(ckpt),
+        "config": str(config),
+        "seconds": seconds,
+        "settings": settings,
+    }

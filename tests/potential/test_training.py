@@ -1,0 +1,185 @@
+"""NequIP training inputs: split, settings, config; a short end-to-end run."""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+import yaml
+
+from constpot.potential import QEqSettings
+from constpot.potential.targets import qeq_targets, write_targets
+from constpot.potential.training import (
+    PRESETS,
+    composition_energy_shifts,
+    nequip_config,
+    read_split,
+    resolve_train_settings,
+    stratified_split,
+    write_run_inputs,
+    write_split,
+)
+
+from .synthetic import labelled_frames
+
+CATS = ["a"] * 12 + ["b"] * 10 + ["c"] * 3 + ["d"] * 1 + ["e"] * 20
+
+
+def test_split_is_stratified_disjoint_and_complete():
+    split = stratified_split(CATS, {"train": 0.7, "val": 0.1, "test": 0.2}, seed=3)
+    every = split["train"] + split["val"] + split["test"]
+    assert sorted(every) == list(range(len(CATS)))
+    for name in ("val", "test"):
+        got = Counter(CATS[i] for i in split[name])
+        # Every category with >= 3 frames is in every split.
+        assert {"a", "b", "c", "e"} <= set(got)
+    # The single-frame category goes to train.
+    assert CATS.index("d") in split["train"]
+    # Per-category fractions: a = 12 frames -> 2 test (0.2 * 12 = 2.4), 1 val.
+    test_a = sum(CATS[i] == "a" for i in split["test"])
+    val_a = sum(CATS[i] == "a" for i in split["val"])
+    assert (test_a, val_a) == (2, 1)
+
+
+def test_split_is_deterministic_by_seed():
+    a = stratified_split(CATS, seed=0)
+    assert a == stratified_split(CATS, seed=0)
+    assert a != stratified_split(CATS, seed=1)
+
+
+def test_split_round_trip_and_errors(tmp_path):
+    split = stratified_split(CATS, seed=0)
+    write_split(tmp_path / "s.json", split, CATS, seed=0)
+    assert read_split(tmp_path / "s.json") == split
+    counts = json.loads((tmp_path / "s.json").read_text())["counts"]
+    assert counts["a"] == {"train": 9, "val": 1, "test": 2}
+    with pytest.raises(ValueError, match="sum to 1"):
+        stratified_split(CATS, {"train": 0.5, "val": 0.1, "test": 0.1})
+    with pytest.raises(ValueError, match="unknown split"):
+        stratified_split(CATS, {"train": 0.9, "holdout": 0.1})
+    with pytest.raises(FileNotFoundError, match="split file not found"):
+        read_split(tmp_path / "nope.json")
+
+
+def test_settings_presets_and_overrides():
+    tiny = resolve_train_settings(None)
+    assert tiny["preset"] == "tiny" and tiny["model_dtype"] == "float64"
+    assert tiny["zbl"] is True
+    paper = resolve_train_settings({"preset": "paper", "max_epochs": 7, "seeds": [0]})
+    assert paper["max_epochs"] == 7 and paper["num_layers"] == 4
+    with pytest.raises(ValueError, match=r"train\.preset must be one of"):
+        resolve_train_settings({"preset": "huge"})
+    with pytest.raises(ValueError, match=r"train\.nonsense: unknown setting"):
+        resolve_train_settings({"nonsense": 1})
+    with pytest.raises(ValueError, match=r"train\.lr must be > 0"):
+        resolve_train_settings({"lr": 0})
+    assert set(PRESETS["tiny"]) == set(PRESETS["paper"])
+
+
+def test_composition_shifts_recover_per_element_energies(rng):
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    mu = {"H": -1.0, "Li": -2.0, "O": -3.0, "F": -4.0}
+    frames = []
+    for _ in range(8):
+        symbols = rng.choice(list(mu), size=rng.integers(3, 9))
+        atoms = Atoms(symbols=list(symbols))
+        e = sum(mu[s] for s in symbols)
+        atoms.calc = SinglePointCalculator(atoms, energy=e)
+        frames.append(atoms)
+    got = composition_energy_shifts(frames, list(mu))
+    for el, value in mu.items():
+        assert got[el] == pytest.approx(value, abs=1e-6)
+
+
+def test_nequip_config_has_the_physics_we_ask_for():
+    s = resolve_train_settings({"r_max": 4.0})
+    cfg = nequip_config(
+        s,
+        type_names=["H", "Li"],
+        energy_shifts={"H": -1.0, "Li": -2.0},
+        seed=5,
+        train_file="train.extxyz",
+        val_file="val.extxyz",
+    )
+    model = cfg["training_module"]["model"]
+    assert model["pair_potential"]["_target_"] == "nequip.nn.pair_potential.ZBL"
+    assert model["pair_potential"]["chemical_species"] == ["H", "Li"]
+    assert model["r_max"] == 4.0 and model["model_dtype"] == "float64"
+    assert model["per_type_energy_shifts"] == {"H": -1.0, "Li": -2.0}
+    assert model["seed"] == 5 and cfg["data"]["seed"] == 5
+    nl = cfg["data"]["transforms"][1]
+    assert nl["_target_"].endswith("NeighborListTransform") and nl["r_max"] == 4.0
+    assert cfg["trainer"]["max_time"] == "00:00:04:30"
+    with pytest.raises(ValueError, match="energy_shifts: no value for Li"):
+        nequip_config(
+            s,
+            type_names=["H", "Li"],
+            energy_shifts={"H": 0.0},
+            seed=0,
+            train_file="a",
+            val_file="b",
+        )
+
+
+def test_run_inputs_are_written(tmp_path):
+    frames = labelled_frames(n_per_category=3)
+    targets = qeq_targets(frames, QEqSettings())
+    split = stratified_split([f.info["category"] for f in targets], seed=0)
+    path = write_run_inputs(targets, split, resolve_train_settings({}), 0, tmp_path)
+    cfg = yaml.safe_load(path.read_text())
+    assert cfg["training_module"]["model"]["type_names"] == ["H", "Li", "O", "F"]
+    assert "&id" not in path.read_text()  # no YAML anchors
+    for name in ("train", "val", "test"):
+        assert (tmp_path / f"{name}.extxyz").is_file()
+    with pytest.raises(ValueError, match="frame index 99 out of range"):
+        write_run_inputs(targets, {**split, "test": [99]}, {}, 0, tmp_path)
+
+
+@pytest.mark.slow
+def test_train_package_load_evaluate(tmp_path):
+    """nequip accepts the generated config: 2 epochs on 9 synthetic frames,
+    package, load as an ASE calculator, evaluate (< 90 s on one core)."""
+    from constpot.potential.evaluate import evaluate_models
+    from constpot.potential.nequip_io import load_calculator, model_qeq_settings
+    from constpot.potential.training import package_model, train_model
+
+    frames = labelled_frames(n_per_category=3)
+    targets = qeq_targets(frames, QEqSettings())
+    tpath, qpath = write_targets(targets, tmp_path / "targets.extxyz", QEqSettings())
+    cats = [f.info["category"] for f in targets]
+    split = stratified_split(cats, {"train": 0.34, "val": 0.33, "test": 0.33}, 0)
+    write_split(tmp_path / "split.json", split, cats, seed=0)
+    train = {"max_epochs": 2, "num_features": 4, "radial_mlp_width": 8}
+    lines = []
+    result = train_model(
+        tpath, tmp_path / "split.json", train, 0, tmp_path / "run", lines.append
+    )
+    assert (tmp_path / "run" / "logs" / "metrics.csv").is_file()
+    model = package_model(
+        result["checkpoint"], tmp_path / "run" / "model.nequip.zip", qpath
+    )
+    model_qeq_settings(model).check_compatible(QEqSettings())
+    calc = load_calculator(model)
+    atoms = targets[0].copy()
+    atoms.calc = calc
+    forces = atoms.get_forces()
+    assert forces.shape == (len(atoms), 3) and np.all(np.isfinite(forces))
+    metrics = evaluate_models(
+        {"seed0": model},
+        tpath,
+        tmp_path / "split.json",
+        qpath,
+        tmp_path / "metrics.csv",
+        tmp_path / "predictions.csv",
+        log=lines.append,
+    )
+    assert set(metrics["split"]) == {"train", "val", "test"}
+
+
+def test_public_names_import():
+    import constpot.potential as potential
+
+    for name in potential.__all__:
+        assert getattr(potential, name) is not None

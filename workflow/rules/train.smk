@@ -1,0 +1,198 @@
+# Stage train: the short-range NequIP models of the hybrid potential.
+# split -> QEq table (paper, and the fit, always reported) -> targets
+# E_ref - E_QEq -> one nequip-train job per seed -> package -> evaluate, plots.
+# Each rule calls one CLI command; helpers are functions of config only.
+
+
+include: "train_common.smk"
+
+
+rule train_split:
+    input:
+        config=config_file(),
+        dataset="results/label/dataset.extxyz",
+    output:
+        split="results/train/split.json",
+    log:
+        "results/train/split.log",
+    benchmark:
+        "results/train/split.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        split=lambda wildcards: train_config().get("split"),
+        seed=lambda wildcards: train_config().get("split_seed", config["seed"]),
+    shell:
+        "constpot split {input.config} --dataset {input.dataset}"
+        " --out {output.split} > {log} 2>&1"
+
+
+rule qeq_table:
+    input:
+        config=config_file(),
+    output:
+        settings="results/train/qeq/paper.json",
+    log:
+        "results/train/qeq/paper.log",
+    benchmark:
+        "results/train/qeq/paper.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        accuracy=config["qeq"]["accuracy"],
+    shell:
+        "constpot qeq-table {input.config} --out {output.settings} > {log} 2>&1"
+
+
+rule fit_qeq:
+    input:
+        config=config_file(),
+        dataset="results/label/dataset.extxyz",
+        split="results/train/split.json",
+    output:
+        settings="results/train/qeq/fit.json",
+        report_json="results/train/qeq/fit_report.json",
+        report_csv="results/train/qeq/fit_report.csv",
+    log:
+        "results/train/qeq/fit.log",
+    benchmark:
+        "results/train/qeq/fit.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        fit=lambda wildcards: train_config().get("fit"),
+        accuracy=config["qeq"]["accuracy"],
+    shell:
+        "constpot fit-qeq {input.config} --dataset {input.dataset}"
+        " --split {input.split} --out {output.settings}"
+        " --report-json {output.report_json} --report-csv {output.report_csv}"
+        " > {log} 2>&1"
+
+
+rule targets:
+    input:
+        dataset="results/label/dataset.extxyz",
+        qeq=train_qeq_table(),
+    output:
+        targets="results/train/targets.extxyz",
+        qeq="results/train/qeq.json",
+    log:
+        "results/train/targets.log",
+    benchmark:
+        "results/train/targets.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    shell:
+        "constpot targets --dataset {input.dataset} --qeq-settings {input.qeq}"
+        " --out {output.targets} --settings-out {output.qeq} > {log} 2>&1"
+
+
+rule train_model:
+    input:
+        config=config_file(),
+        targets="results/train/targets.extxyz",
+        split="results/train/split.json",
+    output:
+        checkpoint="results/train/models/{seed}/best.ckpt",
+        curve="results/train/models/{seed}/logs/metrics.csv",
+        summary="results/train/models/{seed}/train_summary.json",
+    log:
+        "results/train/models/{seed}/train.log",
+    benchmark:
+        "results/train/models/{seed}/train.benchmark.tsv"
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../../envs/constpot.yaml"
+    threads: int(train_config().get("threads", 1))
+    resources:
+        gpu=train_gpus(),
+        runtime=240,
+    params:
+        model=train_model_settings,
+        run_dir=lambda wildcards: f"results/train/models/{wildcards.seed}",
+    shell:
+        "constpot train {input.config} --targets {input.targets}"
+        " --split {input.split} --seed {wildcards.seed}"
+        " --run-dir {params.run_dir} --threads {threads} > {log} 2>&1"
+
+
+rule package_model:
+    input:
+        checkpoint="results/train/models/{seed}/best.ckpt",
+        qeq="results/train/qeq.json",
+    output:
+        model="results/train/models/{seed}/model.nequip.zip",
+        qeq="results/train/models/{seed}/qeq.json",
+    log:
+        "results/train/models/{seed}/package.log",
+    benchmark:
+        "results/train/models/{seed}/package.benchmark.tsv"
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../../envs/constpot.yaml"
+    shell:
+        "constpot package --checkpoint {input.checkpoint}"
+        " --qeq-settings {input.qeq} --out {output.model} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        targets="results/train/targets.extxyz",
+        split="results/train/split.json",
+        qeq="results/train/qeq.json",
+        models=expand(
+            "results/train/models/{seed}/model.nequip.zip", seed=train_seeds()
+        ),
+        model_qeq=expand("results/train/models/{seed}/qeq.json", seed=train_seeds()),
+    output:
+        metrics="results/train/metrics.csv",
+        predictions="results/train/predictions.csv",
+        summary="results/train/summary.json",
+    log:
+        "results/train/evaluate.log",
+    benchmark:
+        "results/train/evaluate.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        names=[f"seed{s}" for s in train_seeds()],
+        device=train_config().get("device", "cpu"),
+    shell:
+        "constpot evaluate --targets {input.targets} --split {input.split}"
+        " --qeq-settings {input.qeq} --models {input.models}"
+        " --names {params.names} --device {params.device}"
+        " --metrics {output.metrics} --predictions {output.predictions}"
+        " --summary {output.summary} > {log} 2>&1"
+
+
+rule plot_train:
+    input:
+        predictions="results/train/predictions.csv",
+        curves=expand(
+            "results/train/models/{seed}/logs/metrics.csv", seed=train_seeds()
+        ),
+    output:
+        parity=report(
+            "results/train/parity.png",
+            caption="../report/train_parity.rst",
+            category="Hybrid potential",
+        ),
+        curves=report(
+            "results/train/learning_curves.png",
+            caption="../report/train_learning_curves.rst",
+            category="Hybrid potential",
+        ),
+    log:
+        "results/train/plot_train.log",
+    benchmark:
+        "results/train/plot_train.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        names=[f"seed{s}" for s in train_seeds()],
+    shell:
+        "constpot plot-train --predictions {input.predictions}"
+        " --logs {input.curves} --names {params.names}"
+        " --parity {output.parity} --curves {output.curves} > {log} 2>&1"
