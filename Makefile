@@ -1,7 +1,8 @@
 # constpot: developer entry points. Everything runs from the virtualenv .venv.
 #
 #   make venv    create .venv and install constpot with workflow + test extras
-#   make run     run the demo workflow (config/config.yaml) with CORES cores
+#   make run     run the demo workflow (config/config.yaml) with CORES cores,
+#                then write the HTML report results/report.html
 #   make test    run the test suite
 #   make lint    ruff, snakefmt and snakemake --lint
 #   make bench   print the QEq scaling table (not run in CI)
@@ -34,6 +35,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores 1 --report results/report.html
 
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
@@ -46,6 +48,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/qeq_scaling.py
+	$(BIN)/python benchmarks/md_throughput.py
 
 clean:
 	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

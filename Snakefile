@@ -1,5 +1,5 @@
-# constpot: constant-potential QEq electrostatics of Li metal | electrolyte
-# interfaces (Hu et al., Nat. Commun. 16, 7379 (2025)).
+# constpot: machine-learning enhanced constant-potential MD of Li metal |
+# electrolyte interfaces (Hu et al., Nat. Commun. 16, 7379 (2025)).
 #
 # This file holds only config, schema validation, includes and the default
 # target; rules live in workflow/rules/<stage>.smk, helpers in common.smk.
@@ -22,6 +22,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/build.smk"
 include: "workflow/rules/label.smk"
 include: "workflow/rules/qeq.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/md.smk"
+include: "workflow/rules/analysis.smk"
 
 
 rule all:
@@ -36,3 +39,14 @@ rule all:
         expand("results/qeq/{mode}/charges.extxyz", mode=qeq_modes()),
         "results/qeq/charge_profile.png",
         "results/qeq/electrode_totals.csv",
+        "results/train/metrics.csv",
+        "results/train/predictions.csv",
+        "results/train/summary.json",
+        "results/train/parity.png",
+        "results/train/learning_curves.png",
+        "results/train/qeq/fit_report.csv",
+        expand("results/train/models/{seed}/model.nequip.zip", seed=train_seeds()),
+        expand("{run}/summary.json", run=md_run_dirs()),
+        expand("{run}/traj.extxyz", run=md_run_dirs()),
+        expand("{run}/thermo.csv", run=md_run_dirs()),
+        analysis_targets(),

@@ -41,7 +41,6 @@ rule analyse_run:
 
 rule figures:
     input:
-        config=config_file(),
         tables=analysis_tables(analysis_run_dirs()),
         predictions=PREDICTIONS,
     output:
@@ -106,18 +105,18 @@ rule figures:
     conda:
         "../../envs/constpot.yaml"
     params:
+        config=config_file(),
         runs=analysis_run_dirs(),
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
         analysis=config.get("analysis") or {},
     shell:
-        "constpot figures {input.config} --runs {params.runs}"
+        "constpot figures {params.config} --runs {params.runs}"
         " --predictions {input.predictions} --out-dir {params.out_dir}"
         " > {log} 2>&1"
 
 
 rule summarise:
     input:
-        config=config_file(),
         tables=analysis_tables(analysis_run_dirs()),
         predictions=PREDICTIONS,
     output:
@@ -139,17 +138,17 @@ rule summarise:
     conda:
         "../../envs/constpot.yaml"
     params:
+        config=config_file(),
         runs=analysis_run_dirs(),
         analysis=config.get("analysis") or {},
     shell:
-        "constpot summarise {input.config} --runs {params.runs}"
+        "constpot summarise {params.config} --runs {params.runs}"
         " --predictions {input.predictions} --json {output.json}"
         " --md {output.md} --claims {output.claims} > {log} 2>&1"
 
 
 rule paper_figures:
     input:
-        config=config_file(),
         tables=analysis_tables(synced_run_dirs()),
         predictions=existing_predictions,
     output:
@@ -161,11 +160,12 @@ rule paper_figures:
     conda:
         "../../envs/constpot.yaml"
     params:
+        config=config_file(),
         runs=synced_run_dirs(),
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
         predictions=lambda wildcards, input: (
             f"--predictions {input.predictions}" if input.predictions else ""
         ),
     shell:
-        "constpot figures {input.config} --runs {params.runs}"
+        "constpot figures {params.config} --runs {params.runs}"
         " {params.predictions} --out-dir {params.out_dir} > {log} 2>&1"

@@ -3,8 +3,6 @@
 
 
 rule build:
-    input:
-        config=config_file(),
     output:
         structure="results/build/{system}/interface.extxyz",
         summary="results/build/{system}/interface.json",
@@ -24,9 +22,10 @@ rule build:
         "../../envs/constpot.yaml"
     threads: 1
     params:
+        config=config_file(),
         # The recipe itself, so that editing it reruns the build.
         recipe=lambda wildcards: config["systems"][wildcards.system],
     shell:
-        "constpot build {input.config} --system {wildcards.system}"
+        "constpot build {params.config} --system {wildcards.system}"
         " --out {output.structure} --summary {output.summary}"
         " --picture {output.picture} > {log} 2>&1"

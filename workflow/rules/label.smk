@@ -4,7 +4,6 @@
 
 rule sample:
     input:
-        config=config_file(),
         interfaces=expand(
             "results/build/{system}/interface.extxyz", system=label_systems()
         ),
@@ -17,16 +16,16 @@ rule sample:
     conda:
         "../../envs/constpot.yaml"
     params:
+        config=config_file(),
         label=lambda wildcards: config["label"],
         seed=config["seed"],
     shell:
-        "constpot sample {input.config} {input.interfaces}"
+        "constpot sample {params.config} {input.interfaces}"
         " --out {output.frames} > {log} 2>&1"
 
 
 rule label_shard:
     input:
-        config=config_file(),
         frames="results/label/frames.extxyz",
     output:
         shard="results/label/shards/{shard}.extxyz",
@@ -43,10 +42,11 @@ rule label_shard:
     resources:
         runtime=120,
     params:
+        config=config_file(),
         labeller=lambda wildcards: config["label"]["labeller"],
         n_shards=config["label"]["n_shards"],
     shell:
-        "constpot label {input.config} --frames {input.frames}"
+        "constpot label {params.config} --frames {input.frames}"
         " --shard {wildcards.shard} --n-shards {params.n_shards}"
         " --out {output.shard} --failures {output.failures} > {log} 2>&1"
 

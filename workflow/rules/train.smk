@@ -9,7 +9,6 @@ include: "train_common.smk"
 
 rule train_split:
     input:
-        config=config_file(),
         dataset="results/label/dataset.extxyz",
     output:
         split="results/train/split.json",
@@ -20,16 +19,15 @@ rule train_split:
     conda:
         "../../envs/constpot.yaml"
     params:
+        config=config_file(),
         split=lambda wildcards: train_config().get("split"),
         seed=lambda wildcards: train_config().get("split_seed", config["seed"]),
     shell:
-        "constpot split {input.config} --dataset {input.dataset}"
+        "constpot split {params.config} --dataset {input.dataset}"
         " --out {output.split} > {log} 2>&1"
 
 
 rule qeq_table:
-    input:
-        config=config_file(),
     output:
         settings="results/train/qeq/paper.json",
     log:
@@ -39,14 +37,14 @@ rule qeq_table:
     conda:
         "../../envs/constpot.yaml"
     params:
+        config=config_file(),
         accuracy=config["qeq"]["accuracy"],
     shell:
-        "constpot qeq-table {input.config} --out {output.settings} > {log} 2>&1"
+        "constpot qeq-table {params.config} --out {output.settings} > {log} 2>&1"
 
 
 rule fit_qeq:
     input:
-        config=config_file(),
         dataset="results/label/dataset.extxyz",
         split="results/train/split.json",
     output:
@@ -60,10 +58,11 @@ rule fit_qeq:
     conda:
         "../../envs/constpot.yaml"
     params:
+        config=config_file(),
         fit=lambda wildcards: train_config().get("fit"),
         accuracy=config["qeq"]["accuracy"],
     shell:
-        "constpot fit-qeq {input.config} --dataset {input.dataset}"
+        "constpot fit-qeq {params.config} --dataset {input.dataset}"
         " --split {input.split} --out {output.settings}"
         " --report-json {output.report_json} --report-csv {output.report_csv}"
         " > {log} 2>&1"
@@ -89,7 +88,6 @@ rule targets:
 
 rule train_model:
     input:
-        config=config_file(),
         targets="results/train/targets.extxyz",
         split="results/train/split.json",
     output:
@@ -109,10 +107,11 @@ rule train_model:
         gpu=train_gpus(),
         runtime=240,
     params:
+        config=config_file(),
         model=train_model_settings,
         run_dir=lambda wildcards: f"results/train/models/{wildcards.seed}",
     shell:
-        "constpot train {input.config} --targets {input.targets}"
+        "constpot train {params.config} --targets {input.targets}"
         " --split {input.split} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} --threads {threads} > {log} 2>&1"
 
