@@ -114,11 +114,14 @@ def test_snakefmt_clean():
 
 @pytest.mark.slow
 def test_default_workflow_end_to_end(tmp_path):
-    """`snakemake --cores 2` on a copy of the repo produces the qeq results.
+    """`snakemake --cores 2` on a copy of the repo runs every stage, then the report.
 
+    Scaled down: one labelled frame per category, two training epochs, 20 MD
+    steps for two systems at 0 and −6 V plus the constant-charge control.
     Physics checked on the written summaries: Σq = 0, the anode total falls
     and the counter-electrode total rises when the paper's potentials
-    (anode −6 V, counter +2 V) replace constant charge.
+    (anode −6 V, counter +2 V) replace constant charge, in the single-point
+    qeq stage and in every MD run's first frame.
     """
     import json
     import os
@@ -137,6 +140,16 @@ def test_default_workflow_end_to_end(tmp_path):
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["label"]["counts"] = dict.fromkeys(cfg["label"]["counts"], 1)
     cfg["label"]["n_shards"] = 2
+    cfg["train"].update(max_epochs=2, max_minutes=2)
+    cfg["md"].update(
+        systems=["mosaic_amorphous", "crystalline"],
+        anode_potentials_V=[0.0, -6.0],
+        n_steps=20,
+        traj_every=5,
+        checkpoint_every=10,
+        log_every=10,
+        electrode_every=5,
+    )
     cfg_path.write_text(yaml.safe_dump(cfg))
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     proc = subprocess.run(
@@ -148,6 +161,16 @@ def test_default_workflow_end_to_end(tmp_path):
         timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = subprocess.run(
+        [str(BIN / "snakemake"), "--cores", "1", "--report", "results/report.html"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-3000:]
+    assert (tmp_path / "results" / "report.html").stat().st_size > 0
     # Every configured system is built, with its picture and summary.
     config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
     for system in config["systems"]:
@@ -175,3 +198,27 @@ def test_default_workflow_end_to_end(tmp_path):
     counter = {m: d["parts"]["counter"]["total_e"] for m, d in summary.items()}
     assert anode["constp"] < anode["constq"]
     assert counter["constp"] > counter["constq"]
+    # Training: two packaged models with their QEq settings, metrics per category.
+    train = tmp_path / "results" / "train"
+    for seed in cfg["train"]["seeds"]:
+        assert (train / "models" / str(seed) / "model.nequip.zip").stat().st_size > 0
+        assert (train / "models" / str(seed) / "qeq.json").stat().st_size > 0
+    assert "category" in (train / "metrics.csv").read_text().splitlines()[0]
+    # MD: every run of the sweep, with charges that respond to the potential.
+    md = {}
+    for system in cfg["md"]["systems"]:
+        for run in ("constp_0.0V_r0", "constp_-6.0V_r0", "constq_none_r0"):
+            folder = tmp_path / "results" / "md" / system / run
+            frames = read(folder / "traj.extxyz", index=":")
+            assert len(frames) >= 2
+            for frame in frames:
+                assert abs(frame.get_charges().sum()) < 1e-5  # 8 decimals in file
+            md[system, run] = frames[0].info["anode_charge_e"]
+            assert json.loads((folder / "summary.json").read_text())
+        assert md[system, "constp_-6.0V_r0"] < md[system, "constp_0.0V_r0"]
+        assert md[system, "constp_-6.0V_r0"] < md[system, "constq_none_r0"]
+    # Analysis: every figure, the summary and the claims.
+    for name in ("summary.json", "summary.md", "paper_claims.md"):
+        assert (tmp_path / "results" / name).stat().st_size > 0
+    figures = sorted((tmp_path / "results" / "figures").glob("*.png"))
+    assert len(figures) >= 9, figures
