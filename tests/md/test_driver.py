@@ -195,3 +195,32 @@ def test_qeq_every_n_reuses_charges_between_solves(cell, hybrid, tmp_path):
             assert frame.info["cg_iterations"] > 0
     thermo = read_thermo(tmp_path / "thermo.csv")
     assert np.all(thermo["cg_iterations"][1:][np.array(solved[1:]) == 0] == 0)
+
+
+@pytest.mark.cuda
+def test_cuda_run_follows_cpu_run(cell, hybrid, tmp_path):
+    """50 NVE steps with the charge solver on the GPU end where the CPU run ends
+    (float64 both; CG to 1e-12, so only round-off separates them)."""
+    final = {}
+    for device in ("cpu", "cuda"):
+        settings = MDSettings(
+            mode="constp",
+            anode_potential_V=-1.0,
+            counter_potential_V=1.0,
+            ensemble="nve",
+            timestep_fs=0.5,
+            n_steps=50,
+            electrodes="static",
+            traj_every=50,
+            checkpoint_every=50,
+            seed=3,
+        )
+        out = tmp_path / device
+        run(cell.copy(), hybrid("cg", tol=1e-12, device=device), settings, out, **QUIET)
+        final[device] = read(out / "traj.extxyz", index=-1)
+    np.testing.assert_allclose(
+        final["cuda"].positions, final["cpu"].positions, rtol=0, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        final["cuda"].get_charges(), final["cpu"].get_charges(), rtol=0, atol=1e-6
+    )

@@ -206,3 +206,24 @@ def test_settings_mismatch_is_an_error(tmp_path):
     saved.write(tmp_path / "qeq.json")
     with pytest.raises(ValueError, match="Li chi_eV"):
         HybridCalculator.from_models([model], qeq=other)
+
+
+@pytest.mark.cuda
+def test_cuda_matches_cpu():
+    """The charge solve on the GPU gives the CPU's charges, energy and forces."""
+    results = {}
+    for device in ("cpu", "cuda"):
+        atoms = _cell()
+        atoms.calc = HybridCalculator(
+            _lj(), anode_potential_V=-3.0, method="cg", tol=1e-10, device=device
+        )
+        results[device] = (
+            atoms.get_potential_energy(),
+            atoms.get_forces(),
+            atoms.get_charges(),
+        )
+    e_cpu, f_cpu, q_cpu = results["cpu"]
+    e_gpu, f_gpu, q_gpu = results["cuda"]
+    assert e_gpu == pytest.approx(e_cpu, abs=1e-8)
+    np.testing.assert_allclose(f_gpu, f_cpu, atol=1e-7)
+    np.testing.assert_allclose(q_gpu, q_cpu, atol=1e-8)
