@@ -282,3 +282,66 @@ def test_hot_frames_keep_covalent_bonds_physical():
             d = frame[sel].get_all_distances()
             ratio = d[bonded] / d_ref[bonded]
             assert np.all(np.abs(ratio - 1.0) < 0.15), (frame.info["category"], m)
+
+
+def test_metal_frames_share_the_anode_lateral_cell(interface):
+    """GFN1-xTB at Γ has a cell-dependent finite-size error for metallic Li, so
+    every frame with metallic Li has the anode's lateral cell, whole, and one
+    shape per kind (module docstring)."""
+    from constpot.build.lithium import LI_BCC_A_A
+    from constpot.label.sample import (
+        CONTACT_LI_LAYERS,
+        LI_BULK_CELLS_Z,
+        LI_SLAB_LAYERS,
+    )
+
+    counts = {"li_bulk": 3, "li_surface": 3, "li_sei_contact": 4, "li_adatom": 6}
+    frames = sample_configurations(
+        [interface], counts, seed=4, rattle_A=0.0, strain=0.0
+    )
+    lateral = np.diag(interface.cell.array)[:2]
+    per_layer = round(np.prod(lateral) / LI_BCC_A_A**2)  # (100): one atom per a²
+    n_metal = 0
+    for f in frames:
+        n_anode = int((f.arrays[REGION] == "anode").sum())
+        if n_anode < 2:  # a lone adatom on the SEI is not metallic
+            continue
+        n_metal += 1
+        # Unstrained copies of the anode's cell: equal up to float rounding.
+        np.testing.assert_allclose(f.cell.array[:2, :2], np.diag(lateral), atol=1e-9)
+        cat = f.info["category"]
+        if cat == "li_bulk":
+            assert f.cell[2, 2] == pytest.approx(LI_BULK_CELLS_Z * LI_BCC_A_A, abs=1e-9)
+            assert n_anode == 2 * per_layer * LI_BULK_CELLS_Z
+        elif cat == "li_sei_contact":
+            assert n_anode == per_layer * CONTACT_LI_LAYERS
+        else:  # li_surface, li_adatom on Li (+ the adatom)
+            adatom = cat == "li_adatom"
+            assert n_anode - adatom == per_layer * LI_SLAB_LAYERS
+    assert n_metal >= 10
+
+
+def test_anodes_with_different_lateral_cells_are_refused(interface):
+    wide = interface.copy()
+    wide.set_cell(np.diag([17.55, 17.55, wide.cell[2, 2]]))
+    with pytest.raises(ValueError, match=r"interfaces.*lateral cells"):
+        sample_configurations([interface, wide], {"li_bulk": 1})
+
+
+def test_liquid_frames_have_no_clash_across_the_boundary(interface):
+    """Electrolyte frames are periodic packings: atoms of different molecules
+    (periodic images included) are ≥ LIQUID_TOLERANCE_A apart, so no molecule
+    faces another across the boundary at a bonding distance."""
+    from constpot.label.sample import LIQUID_TOLERANCE_A
+
+    frames = sample_configurations(
+        [interface], {"electrolyte": 6}, seed=1, rattle_A=0.0, strain=0.0
+    )
+    for f in frames:
+        assert f.info["source"] == "t"
+        mol = f.arrays[MOL_ID]
+        i, j, d = neighbor_list("ijd", f, LIQUID_TOLERANCE_A + 1.0)
+        inter = mol[i] != mol[j]
+        # packmol meets its tolerance to ~1e-2 Å (its convergence criterion).
+        assert d[inter].min() >= LIQUID_TOLERANCE_A - 0.02
+        assert len(np.unique(mol)) >= 4  # a liquid, not a few molecules

@@ -17,6 +17,24 @@ Conventions
   (the crystal stays commensurate); an axis that is cut gets a new periodic
   length = extent of the kept atoms + :data:`CUT_PAD_A`, so no two atoms
   across the new boundary are closer than :data:`CUT_PAD_A`.
+- Metallic Li is computed at the Γ point, whose finite-size error depends on
+  the cell (for GFN1-xTB up to ≈ 0.5 eV/atom between bcc supercells, and
+  ≈ 30 meV/atom between 4- to 7-layer films; raising the electronic
+  temperature to 3000–6000 K does not remove it). So every frame with metallic
+  Li has ONE lateral cell, the anode's (nx × ny bcc(100) cells,
+  :func:`_li_lateral_reps`, 4 × 4 = 14.04 × 14.04 Å in the demo), never cut:
+  li_bulk is the nx × ny × nz cubic supercell (nz: :data:`LI_BULK_CELLS_Z`,
+  or fewer to fit ``max_atoms``), li_surface and the Li-slab li_adatom frames
+  the :data:`LI_SLAB_LAYERS`-layer (100) slab, and li_sei_contact keeps the
+  :data:`CONTACT_LI_LAYERS` topmost anode layers under the SEI. The Γ error is
+  then the same in every frame of a kind, up to the perturbation.
+- Liquid frames (category electrolyte) are fresh periodic packmol boxes
+  (:func:`constpot.build.electrolyte.electrolyte_box`) of the interface
+  electrolyte's composition and density, one per frame: a cube cut from the
+  interface and made periodic leaves molecules face to face across the new
+  boundary (GFN1-xTB energies of same-composition frames then spread by
+  ≈ 20 eV per 70 atoms). packmol keeps atoms of different molecules ≥
+  :data:`LIQUID_TOLERANCE_A` apart, images included.
 - Molecules are never cut: molecular atoms (``mol_id`` ≥ 0) are selected by
   the centroid of their molecule, whole. Extended phases (``mol_id`` −1) are
   selected atom by atom; the frame is then made neutral in formal charge by
@@ -58,7 +76,11 @@ from ..keys import FROZEN, MOL_ID, MOLECULE, REGION
 
 __all__ = [
     "CATEGORIES",
+    "CONTACT_LI_LAYERS",
     "CUT_PAD_A",
+    "LIQUID_TOLERANCE_A",
+    "LI_BULK_CELLS_Z",
+    "LI_SLAB_LAYERS",
     "MIN_DISTANCE_A",
     "VACUUM_A",
     "sample_configurations",
@@ -86,6 +108,14 @@ CUT_PAD_A = 2.0
 MIN_DISTANCE_A = 0.7
 #: Smallest edge (Å) of a 3D-periodic bulk supercell.
 _MIN_BULK_EDGE_A = 6.5
+#: Cubic bcc cells along z of a li_bulk frame (4 × 4 × 3 = 96 atoms in the demo).
+LI_BULK_CELLS_Z = 3
+#: (100) layers of the li_surface and Li-slab li_adatom frames (the anode's 6).
+LI_SLAB_LAYERS = 6
+#: Topmost anode layers kept under the SEI in li_sei_contact frames.
+CONTACT_LI_LAYERS = 3
+#: packmol tolerance (Å) of liquid frames: atoms of different molecules apart.
+LIQUID_TOLERANCE_A = 2.0
 #: Attempts per frame before giving up.
 _MAX_TRIES = 50
 #: Formal charges of the extended phases.
@@ -346,50 +376,55 @@ def _boundary(atoms: Atoms, lower: str, upper: str) -> float:
 # category recipes: each returns (atoms, kind, source) or None (try again)
 
 
+def _li_lateral_reps(interfaces: list[Atoms]) -> tuple[int, int]:
+    """bcc(100) cells (nx, ny) of the anodes' lateral cell; (4, 4) without one.
+
+    Raises ValueError when interfaces with an anode disagree: the frames with
+    metallic Li must share one lateral cell (module docstring).
+    """
+    from ..build.lithium import LI_BCC_A_A
+
+    found = {
+        tuple(int(n) for n in np.round(np.diag(a.cell.array)[:2] / LI_BCC_A_A))
+        for a in interfaces
+        if _has(a, "anode")
+    }
+    if len(found) > 1:
+        raise ValueError(
+            "interfaces: the anodes have different lateral cells "
+            f"{sorted(found)} (bcc(100) cells); frames with metallic Li need one"
+        )
+    return found.pop() if found else (4, 4)
+
+
 def _li_bulk(ctx):
     from ..build.lithium import LI_BCC_A_A
 
-    cands = [
-        (i, j, k)
-        for i in range(2, 7)
-        for j in range(i, 7)
-        for k in range(j, 7)
-        if 2 * i * j * k <= ctx.max_atoms and LI_BCC_A_A * i >= _MIN_BULK_EDGE_A
-    ]
-    if not cands:
+    nx, ny = ctx.li_reps
+    nz = min(LI_BULK_CELLS_Z, ctx.max_atoms // (2 * nx * ny))
+    if nz < 1 or LI_BCC_A_A * min(nx, ny, nz) < _MIN_BULK_EDGE_A:
         raise ValueError(
-            f"category 'li_bulk': max_atoms = {ctx.max_atoms} is below the 16 atoms "
-            "of the smallest bcc Li supercell (2 × 2 × 2 cubic cells)"
+            f"category 'li_bulk': max_atoms = {ctx.max_atoms} is below the "
+            f"{2 * nx * ny * 2} atoms of the bcc Li supercell {nx} × {ny} × 2 "
+            "(the anode's lateral cell, edges ≥ 6.5 Å)"
         )
-    reps = cands[ctx.rng.integers(len(cands))]
-    reps = tuple(ctx.rng.permutation(reps))
-    atoms = bulk("Li", "bcc", a=LI_BCC_A_A, cubic=True).repeat(reps)
+    atoms = bulk("Li", "bcc", a=LI_BCC_A_A, cubic=True).repeat((nx, ny, nz))
     return _tag(atoms, "anode"), "bulk", "bulk"
 
 
 def _li_slab_frame(ctx, category: str, spare: int = 0):
-    from ..build.lithium import LI_BCC_A_A, atoms_per_layer, lateral_cell, li_slab
+    from ..build.lithium import LI_BCC_A_A, li_slab
 
-    cands = []
-    for surface in ("100", "110"):
-        per = atoms_per_layer(surface)
-        for nx in range(1, 7):
-            for ny in range(1, 7):
-                lx, ly = np.diag(lateral_cell((nx, ny), surface))
-                if min(lx, ly) < _MIN_BULK_EDGE_A:
-                    continue
-                for layers in range(4, 9):
-                    if per * nx * ny * layers + spare <= ctx.max_atoms:
-                        cands.append((surface, nx, ny, layers))
-    if not cands:
+    nx, ny = ctx.li_reps
+    layers = min(LI_SLAB_LAYERS, (ctx.max_atoms - spare) // (nx * ny))
+    if layers < 4:
         raise ValueError(
             f"category {category!r}: max_atoms = {ctx.max_atoms} is too small for a "
-            "Li slab of ≥ 4 layers and ≥ 6.5 Å lateral cell"
+            f"Li(100) slab of ≥ 4 layers on the anode's {nx} × {ny} lateral cell"
         )
-    surface, nx, ny, layers = cands[ctx.rng.integers(len(cands))]
-    slab = li_slab((nx, ny), layers, surface, LI_BCC_A_A, frozen_layers=0)
+    slab = li_slab((nx, ny), layers, "100", LI_BCC_A_A, frozen_layers=0)
     slab = _tag(slab, "anode")
-    slab.info = {"surface": surface}
+    slab.info = {"surface": "100"}
     return _box(slab, [2], VACUUM_A)
 
 
@@ -502,16 +537,27 @@ def _contact(ctx, category, lower, upper, below_A, above_A):
     atoms = ctx.unwrapped[k]
     zb = _boundary(atoms, lower, upper)
     below, above = ctx.rng.uniform(*below_A), ctx.rng.uniform(*above_A)
+    metal = lower == "anode"
+    if metal:
+        # Exactly the CONTACT_LI_LAYERS topmost anode layers (module docstring).
+        from ..build.lithium import LI_BCC_A_A
+
+        top = atoms.positions[atoms.arrays[REGION] == "anode", 2].max()
+        below = zb - top + (CONTACT_LI_LAYERS - 0.5) * 0.5 * LI_BCC_A_A
     lengths = tuple(np.diag(atoms.cell.array)[:2])
     # Thin the z-window first (the lateral cell stays whole and periodic), then
-    # cut laterally.
+    # cut laterally (never with metallic Li: its lateral cell is fixed).
     for _ in range(8):
         z_range = (zb - below, zb + above)
         frame = _cut(atoms, np.zeros(2), lengths, z_range, [lower, upper])
         if frame is None or len(frame) <= ctx.max_atoms:
             break
-        below, above = max(2.0, 0.85 * below), max(3.0, 0.85 * above)
+        if not metal:
+            below = max(2.0, 0.85 * below)
+        above = max(3.0, 0.85 * above)
     else:
+        if metal:
+            return None
         frame = _lateral_window(atoms, ctx.rng, [lower, upper], z_range, ctx.max_atoms)
     if frame is None or not _has(frame, lower, upper):
         return None
@@ -530,50 +576,42 @@ def _sei_electrolyte_contact(ctx):
 
 def _electrolyte(ctx):
     cands = [k for k, a in enumerate(ctx.interfaces) if _has(a, "electrolyte")]
-    if not cands:
-        return ctx.fresh_electrolyte().copy(), "bulk", "electrolyte_box"
-    k = cands[ctx.rng.integers(len(cands))]
-    atoms = ctx.unwrapped[k]
-    z = atoms.positions[atoms.arrays[REGION] == "electrolyte", 2]
-    side = ctx.rng.uniform(9.0, 12.0)
-    side = min(side, z.max() - z.min())
-    lo = ctx.rng.uniform(z.min(), max(z.min(), z.max() - side))
-    frame = _lateral_window(
-        atoms, ctx.rng, ["electrolyte"], (lo, lo + side), ctx.max_atoms, True, side
-    )
-    if frame is None:
+    k = cands[ctx.rng.integers(len(cands))] if cands else None
+    # 9–11 Å cubes (≈ 60–120 atoms at 1.3 g/cm³), smaller for a small max_atoms.
+    side = ctx.rng.uniform(9.0, 11.0) * min(1.0, (ctx.max_atoms / 120) ** (1 / 3))
+    frame = ctx.fresh_electrolyte(k, side)
+    # A liquid frame needs a few molecules; more than max_atoms: another side.
+    if len(frame) > ctx.max_atoms or len(np.unique(frame.arrays[MOL_ID])) < 4:
         return None
-    frame = _liquid_period(frame, atoms, side)
-    # A liquid frame needs a few molecules; fewer: draw another window.
-    if frame is None or len(np.unique(frame.arrays[MOL_ID])) < 4:
-        return None
-    return frame, "bulk", ctx.source(k)
+    return frame, "bulk", "electrolyte_box" if k is None else ctx.source(k)
 
 
-def _liquid_period(frame: Atoms, parent: Atoms, side: float) -> Atoms | None:
-    """Give a cube of whole molecules (selected by centroid) the period of its
-    window, as in the liquid it came from, dropping neutral molecules that come
-    closer than 1.5 Å to another molecule across the new boundary."""
-    cell = np.diag(np.minimum(side, np.diag(parent.cell.array)))
-    lengths = np.diag(frame.cell.array)
-    frame.positions = frame.positions - 0.5 * (lengths - np.diag(cell))
-    frame.set_cell(cell)
-    while True:
-        i, j = neighbor_list("ij", frame, 1.5)
-        mol = frame.arrays[MOL_ID]
-        clash = mol[i] != mol[j]
-        if not clash.any():
-            return frame
-        q = frame.get_initial_charges()
-        bad, n = np.unique(mol[i[clash]], return_counts=True)
-        neutral = [
-            m
-            for m in bad[np.argsort(-n, kind="stable")]
-            if abs(q[mol == m].sum()) < 1e-9
-        ]
-        if not neutral:
-            return None
-        frame = frame[mol != neutral[0]]
+def _liquid_recipe(atoms: Atoms) -> dict:
+    """Solvent mole fractions, LiPF₆ molarity (mol/L) and density (g/cm³) of an
+    interface's electrolyte region. Its volume is the packing slab between the
+    walls (``info`` ``wall_lower_A``/``wall_upper_A``) or, without them, the
+    atoms' z-extent + :data:`LIQUID_TOLERANCE_A` (the packmol margins)."""
+    from ..units import AVOGADRO_PER_MOL, LITRE_IN_A3, mass_density_g_cm3
+
+    sel = atoms.arrays[REGION] == "electrolyte"
+    names, mol = atoms.arrays[MOLECULE][sel], atoms.arrays[MOL_ID][sel]
+    n = {name: len(np.unique(mol[names == name])) for name in np.unique(names)}
+    n_solvent = sum(n.get(name, 0) for name in _SOLVENTS)
+    if n_solvent == 0:
+        return {"solvents": None, "salt_molarity": 1.0, "density_g_cm3": 1.3}
+    z = atoms.positions[sel, 2]
+    if "wall_lower_A" in atoms.info and "wall_upper_A" in atoms.info:
+        height = float(atoms.info["wall_upper_A"]) - float(atoms.info["wall_lower_A"])
+    else:
+        height = float(np.ptp(z)) + LIQUID_TOLERANCE_A
+    volume = float(np.prod(np.diag(atoms.cell.array)[:2])) * height
+    return {
+        "solvents": {s: n.get(s, 0) / n_solvent for s in _SOLVENTS if n.get(s, 0)},
+        "salt_molarity": n.get("PF6", 0) / AVOGADRO_PER_MOL / (volume / LITRE_IN_A3),
+        "density_g_cm3": mass_density_g_cm3(
+            float(atoms.get_masses()[sel].sum()), volume
+        ),
+    }
 
 
 def _carbonyl(mol: Atoms) -> tuple[int, int]:
@@ -764,7 +802,8 @@ class _Context:
         self.quality = quality
         self._blocks = dict(amorphous_blocks or {})
         self._amorphous_sei: dict[str, list[int]] = {}
-        self._electrolyte = None
+        self._liquid: dict = {}
+        self.li_reps = _li_lateral_reps(interfaces)
 
     def source(self, k: int) -> str:
         return str(self.interfaces[k].info.get("system", f"interface_{k}"))
@@ -803,29 +842,32 @@ class _Context:
             )
         return _tag(self._blocks[comp].copy(), "sei")
 
-    def fresh_electrolyte(self) -> Atoms:
-        if self._electrolyte is None:
-            from ..build.electrolyte import electrolyte_box
+    def fresh_electrolyte(self, k: int | None, side: float) -> Atoms:
+        """A fresh periodic packmol cube of edge ``side`` (Å) holding interface
+        ``k``'s electrolyte (EC:DMC 1:1, 1 M LiPF₆, 1.3 g/cm³ when None)."""
+        from ..build.electrolyte import electrolyte_box
 
-            side = 11.0 * min(1.0, (self.max_atoms / 120) ** (1 / 3))
-            seed = int(self.rng.integers(2**31 - 1))
-            box = electrolyte_box(
-                [[side, 0.0], [0.0, side]],
-                side,
-                {"EC": 0.5, "DMC": 0.5},
-                1.0,
-                seed=seed,
+        if k not in self._liquid:
+            self._liquid[k] = (
+                {
+                    "solvents": {"EC": 0.5, "DMC": 0.5},
+                    "salt_molarity": 1.0,
+                    "density_g_cm3": 1.3,
+                }
+                if k is None
+                else _liquid_recipe(self.interfaces[k])
             )
-            _ensure_arrays(box)
-            box.set_array(FROZEN, np.zeros(len(box), dtype=bool))
-            box.info = {}
-            if len(box) > self.max_atoms:
-                raise ValueError(
-                    f"category 'electrolyte': the smallest electrolyte box has "
-                    f"{len(box)} atoms, more than max_atoms = {self.max_atoms}"
-                )
-            self._electrolyte = box
-        return self._electrolyte
+        box = electrolyte_box(
+            [[side, 0.0], [0.0, side]],
+            side,
+            **self._liquid[k],
+            seed=int(self.rng.integers(2**31 - 1)),
+            tolerance_A=LIQUID_TOLERANCE_A,
+        )
+        _ensure_arrays(box)
+        box.set_array(FROZEN, np.zeros(len(box), dtype=bool))
+        box.info = {}
+        return box
 
 
 #: Displacements of atoms in molecules, relative to ``rattle_A`` (stiff bonds).
@@ -915,7 +957,8 @@ def sample_configurations(
         closer than :data:`MIN_DISTANCE_A`. Arrays ``region``, ``mol_id``,
         ``molecule``, ``frozen``, ``initial_charges`` (formal, e). Info:
         ``category``, ``source`` ("bulk", "template", "electrolyte_box" or
-        the interface's ``info["system"]``), ``sample_index`` (0, 1, … in
+        the interface's ``info["system"]``; for electrolyte frames the
+        interface whose electrolyte was packed), ``sample_index`` (0, 1, … in
         order), ``total_charge`` (int, e; = Σ initial_charges),
         ``kind`` ("bulk", "slab" or "cluster"), ``perturbation``,
         ``rattle_A``, ``strain`` (module docstring); li_adatom frames also
