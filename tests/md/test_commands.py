@@ -63,6 +63,10 @@ def test_cli_guard_exit_status_3(cell, config, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "stopped: step 0: atoms 16 (Li), 17 (F)" in err
     assert (out / "checkpoint.npz").is_file()
+    # --on-guard record: the sweep goes on, the summary says why it stopped
+    assert main([*argv, "--on-guard", "record"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["stop_reason"] == "overlap"
 
 
 def test_cli_bad_input_exit_status_2(cell, config, tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from ase.io import read
@@ -58,6 +60,10 @@ def test_guard_mid_run_keeps_last_good_frame_and_checkpoint(cell, hybrid, tmp_pa
     assert read_checkpoint(tmp_path / "checkpoint.npz").step == step - 1
     frames = read(tmp_path / "traj.extxyz", index=":")
     assert [f.info["step"] for f in frames] == [0, step - 1]
+    # the summary records what ran and why it stopped
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "stopped" and summary["stop_reason"] == "temperature"
+    assert summary["stop_step"] == step and summary["steps"] == step - 1
 
 
 def test_check_forces_names_atoms_and_nan(cell):

@@ -892,6 +892,7 @@ class ConstantPotentialMD:
             f"{s.qeq_every}, walls {s.walls} ({n_walled} atoms), "
             f"frozen {int(self.frozen.sum())}"
         )
+        stopped = None
         try:
             forces = self._start_resume() if self.resume else self._start_fresh()
             if not self.resume:
@@ -905,10 +906,16 @@ class ConstantPotentialMD:
                     raise
                 self._write_outputs(state, force_frame=True, force_ckpt=True)
             self._loop(forces)
+        except MDGuardError as err:
+            stopped = err
         finally:
             for writer in ("traj", "thermo"):
                 if hasattr(self, writer):
                     getattr(self, writer).close()
+        if stopped is not None:
+            # The summary of what ran (status "stopped"), then the error.
+            self._finish(stopped)
+            raise stopped
         return self._finish()
 
     def _guard(self, state: _State, forces) -> None:
@@ -1003,10 +1010,26 @@ class ConstantPotentialMD:
         raise MDGuardError(text, guard.step, guard.reason, guard.atoms) from err
 
     # --------------------------------------------------------------- summary
-    def _finish(self) -> dict:
+    def _finish(self, stopped: MDGuardError | None = None) -> dict:
         s = self.settings
         wall = self._wall_before + time.perf_counter() - self._t0
-        thermo = read_thermo(self.outdir / THERMO_FILE)
+        status = {"status": "completed"}
+        if stopped is not None:
+            status = {
+                "status": "stopped",
+                "stop_step": stopped.step,
+                "stop_reason": stopped.reason,
+                "stop_atoms": stopped.atoms,
+                "stop_message": str(stopped),
+            }
+        thermo_path = self.outdir / THERMO_FILE
+        thermo = read_thermo(thermo_path) if thermo_path.is_file() else {}
+        if not len(thermo.get("step", ())):
+            # Stopped before the first thermo row: nothing but the status.
+            summary = {**status, "steps": 0, "settings": s.todict()}
+            with atomic_path(self.outdir / SUMMARY_FILE) as tmp:
+                tmp.write_text(json.dumps(summary, indent=2) + "\n")
+            return summary
         labels0 = self.step_calc.initial_labels
         labels1 = self.step_calc.labels
         symbols = np.asarray(self.atoms.get_chemical_symbols())
@@ -1021,9 +1044,11 @@ class ConstantPotentialMD:
         solved = cg[cg > 0] if np.any(cg > 0) else cg
         timings = {**self.step_calc.timings, **self.timings}
         n_run = max(self.step_calc.n_evaluations, 1)
+        steps = int(self.step if stopped is None else thermo["step"][-1])
         summary = {
-            "steps": int(self.step),
-            "time_ps": self.step * s.timestep_fs / 1000.0,
+            **status,
+            "steps": steps,
+            "time_ps": steps * s.timestep_fs / 1000.0,
             "mode": s.mode,
             "anode_potential_V": None if s.mode == "constq" else s.potentials[0],
             "counter_potential_V": None if s.mode == "constq" else s.potentials[1],
@@ -1054,7 +1079,7 @@ class ConstantPotentialMD:
         with atomic_path(self.outdir / SUMMARY_FILE) as tmp:
             tmp.write_text(json.dumps(summary, indent=2) + "\n")
         self._log(
-            f"done: {self.step} steps in {_hms(wall)}; anode charge "
+            f"{status['status']}: {steps} steps in {_hms(wall)}; anode charge "
             f"{summary['anode_charge_start_e']:+.4f} -> "
             f"{summary['anode_charge_end_e']:+.4f} e; {summary['li_joined_anode']} "
             f"Li joined the anode; CG iterations mean "
