@@ -11,6 +11,7 @@ include: "analysis_common.smk"
 rule analyse_run:
     input:
         traj="results/md/{system}/{mode}_{potential}_r{replica}/traj.extxyz",
+        md_summary="results/md/{system}/{mode}_{potential}_r{replica}/summary.json",
     output:
         tables=multiext(
             "results/analysis/{system}/{mode}_{potential}_r{replica}/",

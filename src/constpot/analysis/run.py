@@ -172,6 +172,7 @@ def analyse_run(
 
     times = [float(a.info["time_fs"]) for a in frames]
     summary = {
+        "md": _md_status(Path(trajectory).parent / "summary.json"),
         **tag,
         **psi,
         "trajectory": str(trajectory),
@@ -191,6 +192,18 @@ def analyse_run(
     with atomic_path(out / "run.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _md_status(path: Path) -> dict:
+    """Status of the MD run from its summary.json (completed or stopped)."""
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    out = {
+        k: data[k] for k in ("status", "steps", "stop_step", "stop_reason") if k in data
+    }
+    out["n_steps"] = (data.get("settings") or {}).get("n_steps")
+    return out
 
 
 def _finite(value: float) -> float | None:

@@ -79,6 +79,7 @@ _TABLE_COLUMNS = {
     "anode_potential_V": "ψ_anode (V)",
     "n_replicas": "replicas",
     "duration_ps": "time (ps)",
+    "completed": "steps done",
     "deposited_li": "deposited Li",
     "reduced_li": "reduced Li⁺",
     "anode_charge_e": "anode charge (e)",
@@ -134,6 +135,12 @@ def run_headline(run_dir: str | Path) -> dict:
     row = {k: meta[k] for k in ("system", "mode", "potential", "replica")}
     row["anode_potential_V"] = _nan(meta.get("anode_potential_V"))
     row["duration_ps"] = float(meta.get("duration_ps", math.nan))
+    # fraction of the planned MD steps that ran (< 1: a guard stopped it)
+    md = meta.get("md") or {}
+    planned, ran = md.get("n_steps"), md.get("steps")
+    row["completed"] = (
+        float(ran) / float(planned) if planned and ran is not None else math.nan
+    )
     row["electrode_drop_V"] = _nan(meta.get("electrode_drop_V"))
     row["imposed_drop_V"] = _nan(meta.get("imposed_drop_V"))
 
