@@ -80,6 +80,7 @@ _TABLE_COLUMNS = {
     "n_replicas": "replicas",
     "duration_ps": "time (ps)",
     "completed": "steps done",
+    "temperature_mean_K": "T mean (K)",
     "deposited_li": "deposited Li",
     "reduced_li": "reduced Li⁺",
     "anode_charge_e": "anode charge (e)",
@@ -138,6 +139,7 @@ def run_headline(run_dir: str | Path) -> dict:
     # fraction of the planned MD steps that ran (< 1: a guard stopped it)
     md = meta.get("md") or {}
     planned, ran = md.get("n_steps"), md.get("steps")
+    row["temperature_mean_K"] = _nan(md.get("temperature_mean_K"))
     row["completed"] = (
         float(ran) / float(planned) if planned and ran is not None else math.nan
     )
