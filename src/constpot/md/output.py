@@ -95,7 +95,28 @@ def frame_atoms(
     return out
 
 
-class TrajectoryWriter:
+class _AppendFile:
+    """An output file opened for appending: flush to disk, close, context."""
+
+    _fh: io.TextIOBase
+
+    def flush(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class TrajectoryWriter(_AppendFile):
     """Append extxyz frames to ``path``.
 
     Parameters
@@ -114,21 +135,6 @@ class TrajectoryWriter:
         buf = io.StringIO()
         write(buf, frame, format="extxyz")
         self._fh.write(buf.getvalue())
-
-    def flush(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-
-    def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.flush()
-            self._fh.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     @staticmethod
     def truncate_after(path: str | os.PathLike, step: int) -> int:
@@ -164,7 +170,7 @@ class TrajectoryWriter:
         return kept
 
 
-class ThermoWriter:
+class ThermoWriter(_AppendFile):
     """Append rows of :data:`THERMO_COLUMNS` to a CSV file.
 
     Parameters
@@ -192,21 +198,6 @@ class ThermoWriter:
             else:
                 values.append(repr(float(value)))
         self._writer.writerow(values)
-
-    def flush(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-
-    def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.flush()
-            self._fh.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     @staticmethod
     def truncate_after(path: str | os.PathLike, step: int) -> int:
