@@ -22,6 +22,16 @@ def test_li_joining_the_anode_is_counted_once():
     assert joined[i] == 2
 
 
+def test_anode_li_gaining_neighbours_is_not_deposition():
+    """An anode-region Li outside the electrode at t = 0 (a surface atom with
+    fewer than 8 Li neighbours) that becomes a member later is not Li⁺ arriving."""
+    traj = deposition_run()
+    i = index_of(traj[0], "anode", "Li")
+    traj[0].arrays[keys.ELECTRODE][i] = keys.NOT_ELECTRODE
+    table = Deposition(traj).run().results["table"]
+    assert table["deposited"].tolist() == [0, 0, 1, 1, 1, 1]  # the electrolyte Li only
+
+
 def test_reduced_li_by_region_and_electrode_totals():
     traj = deposition_run()
     # the anode carries -0.1 e per atom from frame 3 on

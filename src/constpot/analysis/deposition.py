@@ -5,8 +5,11 @@ User guide
 The MD driver recomputes electrode membership during the run (paper rule: a Li
 with ≥ 8 Li neighbours within 3.5 Å is metallic; metallic Li in the lower half
 belongs to the anode), and writes it as the per-atom ``electrode`` array. A Li
-that was *not* an anode member in the first frame and *is* one now has been
-deposited. :class:`Deposition` counts each such atom once, at the first frame
+that started in the SEI or the electrolyte (the builder's ``region``), was
+*not* an anode member in the first frame and *is* one now has been deposited.
+Li of the anode region itself never counts: surface atoms with fewer than 8 Li
+neighbours at the start that gain them later are the metal rearranging, not
+Li⁺ arriving. :class:`Deposition` counts each such atom once, at the first frame
 it joins (``deposited``), so an atom that flickers in and out of the anode is
 not counted twice; ``deposited_now`` counts those that are members in the
 frame itself.
@@ -91,8 +94,12 @@ class Deposition(FrameAnalysis):
         first = self.frames[0]
         self._is_element = first.symbols == self.element
         self._anode_at_start = first.arrays[ELECTRODE] == ANODE
-        self._candidates = self._is_element & ~self._anode_at_start
         self._region = first.arrays[REGION].astype(str)
+        self._candidates = (
+            self._is_element
+            & ~self._anode_at_start
+            & np.isin(self._region, IONIC_REGIONS)
+        )
         self._joined = np.full(len(first), -1, dtype=np.int64)
         self._rows: list[dict] = []
 

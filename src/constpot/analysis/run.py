@@ -199,9 +199,8 @@ def _md_status(path: Path) -> dict:
     if not path.is_file():
         return {}
     data = json.loads(path.read_text())
-    out = {
-        k: data[k] for k in ("status", "steps", "stop_step", "stop_reason") if k in data
-    }
+    keys = ("status", "steps", "stop_step", "stop_reason", "temperature_mean_K")
+    out = {k: data[k] for k in keys if k in data}
     out["n_steps"] = (data.get("settings") or {}).get("n_steps")
     return out
 
