@@ -251,3 +251,21 @@ def test_pad_vacuum_by_thickness_and_errors(two_slabs):
     skewed.cell[2, 0] = 1.0
     with pytest.raises(QEqSetupError, match="third cell vector along z"):
         pad_vacuum(skewed)
+
+
+def test_ionic_li_excluded_when_asked():
+    """Rock-salt LiF: each Li has 12 Li at a/√2 = 2.85 Å, so the paper's rule
+    alone calls it metallic; with exclude_bonded_to=("F",) (F at a/2 = 2.01 Å)
+    no Li is. A bcc Li crystal is unaffected."""
+    from ase.build import bulk
+
+    lif = bulk("LiF", "rocksalt", a=4.03, cubic=True).repeat(2)
+    li = lif.symbols == "Li"
+    assert np.all(metallic_li(lif)[li] != NOT_ELECTRODE)
+    assert np.all(metallic_li(lif, exclude_bonded_to=("F",)) == NOT_ELECTRODE)
+    metal = bulk("Li", "bcc", a=3.51, cubic=True).repeat(3)
+    np.testing.assert_array_equal(
+        metallic_li(metal, exclude_bonded_to=("F", "O")), metallic_li(metal)
+    )
+    with pytest.raises(QEqSetupError, match="bond_cutoff"):
+        metallic_li(lif, exclude_bonded_to=("F",), bond_cutoff=0.0)

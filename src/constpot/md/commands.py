@@ -170,6 +170,7 @@ def _run_md(args) -> int:
         "slab": True,
         "method": md.get("method", "cg"),
         "tol": float(md.get("tol", 1e-6)),
+        "metallic_exclude": tuple(md.get("metallic_exclude") or ()),
     }
     if args.models:
         calc = HybridCalculator.from_models(

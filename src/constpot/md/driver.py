@@ -363,6 +363,7 @@ class _StepCalculator(Calculator):
             cutoff=getattr(self.hybrid, "metallic_cutoff_A", 3.5),
             min_neighbors=getattr(self.hybrid, "metallic_min_neighbors", 8),
             always=self.frozen,
+            exclude_bonded_to=getattr(self.hybrid, "metallic_exclude", ()),
         )
         self.timings["neighbour_list"] += time.perf_counter() - start
         return labels

@@ -89,6 +89,10 @@ class HybridCalculator(Calculator):
         ``electrode`` array, else the metallic-Li rule at the first call.
     metallic_cutoff_A, metallic_min_neighbors : float, int
         The metallic-Li rule (3.5 Å, 8 neighbours).
+    metallic_exclude : sequence of str
+        Elements that make a Li within 2.6 Å ionic, never metallic (e.g.
+        ``("F", "O")`` keeps SEI Li off the electrode; not in the paper's
+        rule, see :func:`constpot.qeq.metallic_li`).
     solver_options : dict, optional
         Extra keyword arguments of :class:`~constpot.qeq.ChargeSolver`
         (``kspace``, ``max_iter``, ``preconditioner``, ``cutoff``).
@@ -119,6 +123,7 @@ class HybridCalculator(Calculator):
         electrode_labels=None,
         metallic_cutoff_A: float = 3.5,
         metallic_min_neighbors: int = 8,
+        metallic_exclude: Sequence[str] = (),
         solver_options: dict | None = None,
         **kwargs,
     ):
@@ -150,6 +155,7 @@ class HybridCalculator(Calculator):
         self.total_charge = float(total_charge)
         self.metallic_cutoff_A = float(metallic_cutoff_A)
         self.metallic_min_neighbors = int(metallic_min_neighbors)
+        self.metallic_exclude = tuple(metallic_exclude)
         self.solver = qeq.solver(
             slab=slab, method=method, tol=tol, device=device, **(solver_options or {})
         )
@@ -223,6 +229,7 @@ class HybridCalculator(Calculator):
             cutoff=self.metallic_cutoff_A,
             min_neighbors=self.metallic_min_neighbors,
             always=frozen_mask(atoms),
+            exclude_bonded_to=self.metallic_exclude,
         )
 
     def _labels_for(self, atoms: Atoms) -> np.ndarray:
@@ -314,6 +321,7 @@ class HybridCalculator(Calculator):
             "electrodes": self.electrodes,
             "metallic_cutoff_A": self.metallic_cutoff_A,
             "metallic_min_neighbors": self.metallic_min_neighbors,
+            "metallic_exclude": list(self.metallic_exclude),
         }
 
 

@@ -26,6 +26,8 @@ def metallic_li(
     min_neighbors: int = 8,
     always=None,
     element: str = "Li",
+    exclude_bonded_to=(),
+    bond_cutoff: float = 2.6,
 ) -> np.ndarray:
     """Label electrode atoms by the metallic-Li rule.
 
@@ -41,6 +43,14 @@ def metallic_li(
         Atoms that always belong (e.g. frozen outer layers).
     element : str
         The metal.
+    exclude_bonded_to : sequence of str, optional
+        Elements (e.g. ``("F", "O")``) whose presence closer than
+        ``bond_cutoff`` makes a metal atom ionic, never metallic. Not part of
+        the paper's rule: without it, Li of crystalline LiF (12 Li at 2.85 Å)
+        and Li₂O (6 at 2.31 Å, 12 at 3.27 Å) counts as metallic, so SEI Li
+        next to the anode is held at the anode's potential.
+    bond_cutoff : float, Å
+        Distance for ``exclude_bonded_to``.
 
     Returns
     -------
@@ -66,7 +76,12 @@ def metallic_li(
             quantities="id",
         )
         counts = np.bincount(i[d < cutoff], minlength=idx.size)
-        member[idx[counts >= min_neighbors]] = True
+        metallic = counts >= min_neighbors
+        if len(exclude_bonded_to):
+            if bond_cutoff <= 0:
+                raise QEqSetupError(f"bond_cutoff must be > 0 Å, got {bond_cutoff}")
+            metallic &= ~_bonded_to(atoms, idx, exclude_bonded_to, bond_cutoff)
+        member[idx[metallic]] = True
     if always is not None:
         always = np.asarray(always)
         if always.dtype == bool:
@@ -82,6 +97,25 @@ def metallic_li(
     labels[member & (frac_z < 0.5)] = ANODE
     labels[member & (frac_z >= 0.5)] = COUNTER
     return labels
+
+
+def _bonded_to(atoms: Atoms, idx: np.ndarray, elements, cutoff: float) -> np.ndarray:
+    """Which of the atoms ``idx`` have an atom of ``elements`` within ``cutoff``."""
+    partners = np.flatnonzero(np.isin(atoms.symbols, list(elements)))
+    bonded = np.zeros(idx.size, bool)
+    if not partners.size:
+        return bonded
+    nl = NeighborList(cutoff=cutoff, full_list=True)
+    sub = np.concatenate([idx, partners])
+    i, j = nl.compute(
+        points=atoms.positions[sub],
+        box=atoms.cell.array,
+        periodic=bool(np.all(atoms.pbc)),
+        quantities="ij",
+    )
+    hit = (i < idx.size) & (j >= idx.size)
+    bonded[np.unique(i[hit])] = True
+    return bonded
 
 
 def electrode_potentials(
