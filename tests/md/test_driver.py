@@ -224,3 +224,28 @@ def test_cuda_run_follows_cpu_run(cell, hybrid, tmp_path):
     np.testing.assert_allclose(
         final["cuda"].get_charges(), final["cpu"].get_charges(), rtol=0, atol=1e-6
     )
+
+
+def test_relaxation_before_step_zero_lowers_the_grand_energy(cell, hybrid, tmp_path):
+    """FIRE before a fresh run: step 0 starts lower in Ω + E_short + walls, and
+    the same seed then gives the same velocities (the relaxation draws none)."""
+    rows = {}
+    for relax in (0, 100):
+        settings = MDSettings(
+            mode="constp",
+            anode_potential_V=-1.0,
+            counter_potential_V=1.0,
+            n_steps=2,
+            electrodes="static",
+            relax_steps=relax,
+            relax_fmax_eV_A=0.05,
+            seed=3,
+        )
+        out = tmp_path / f"relax{relax}"
+        run(cell.copy(), hybrid("dense"), settings, out, **QUIET)
+        rows[relax] = read_thermo(out / "thermo.csv")
+    drop = rows[0]["grand_energy_eV"][0] - rows[100]["grand_energy_eV"][0]
+    assert drop > 0.01, drop
+    assert rows[100]["kinetic_energy_eV"][0] == pytest.approx(
+        rows[0]["kinetic_energy_eV"][0], rel=1e-12
+    )

@@ -206,6 +206,13 @@ class MDSettings:
     wall_spring_eV_A2 : float, eV/Å²
     min_distance_A, max_force_eV_A, max_temperature_factor : float
         Guard limits (Å, eV/Å, × temperature_K).
+    relax_steps : int
+        FIRE steps that minimise Ω + E_short (the constant-potential energy,
+        constraints and walls included) before step 0 of a fresh run; 0 skips.
+        A built interface is not at the model's minimum: relaxing first stops
+        its strain energy from heating the first picoseconds.
+    relax_fmax_eV_A : float, eV/Å
+        FIRE stops when the largest force is below this.
     """
 
     mode: str = "constp"
@@ -231,6 +238,8 @@ class MDSettings:
     min_distance_A: float = 0.5
     max_force_eV_A: float = 50.0
     max_temperature_factor: float = 5.0
+    relax_steps: int = 0
+    relax_fmax_eV_A: float = 0.2
 
     def __post_init__(self):
         _validate(self)
@@ -299,6 +308,7 @@ def _validate(s: MDSettings) -> None:
         "min_distance_A",
         "max_force_eV_A",
         "max_temperature_factor",
+        "relax_fmax_eV_A",
     ):
         value = getattr(s, name)
         need(
@@ -317,6 +327,11 @@ def _validate(s: MDSettings) -> None:
         "an integer >= 0",
     )
     need(isinstance(s.seed, (int, np.integer)) and s.seed >= 0, "seed", "int >= 0")
+    need(
+        isinstance(s.relax_steps, (int, np.integer)) and s.relax_steps >= 0,
+        "relax_steps",
+        "an integer >= 0",
+    )
     for name in (
         "electrode_every",
         "qeq_every",
@@ -817,8 +832,33 @@ class ConstantPotentialMD:
                 )
             )
             raise
+        if s.relax_steps:
+            self._relax()
+            if s.electrodes == "metallic":
+                labels = self.step_calc.membership(atoms)
+                self.step_calc.initial_labels = labels.copy()
+                self.step_calc.set_labels(labels)
         forces = atoms.get_forces(md=True)
         return forces
+
+    def _relax(self) -> None:
+        """FIRE on Ω + E_short at the starting membership (fresh runs only)."""
+        from ase.optimize import FIRE
+
+        s = self.settings
+        start = time.perf_counter()
+        energy0 = self.atoms.get_potential_energy(force_consistent=True)
+        opt = FIRE(self.atoms, logfile=None)
+        converged = opt.run(fmax=s.relax_fmax_eV_A, steps=s.relax_steps)
+        fmax = float(np.linalg.norm(self.atoms.get_forces(), axis=1).max())
+        energy1 = self.atoms.get_potential_energy(force_consistent=True)
+        self._log(
+            f"relaxed: {opt.nsteps} FIRE steps "
+            f"({'converged' if converged else 'not converged'} to "
+            f"{s.relax_fmax_eV_A} eV/Å), max force {fmax:.3f} eV/Å, "
+            f"Ω + E_short {energy0:.4f} -> {energy1:.4f} eV "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
 
     def _start_resume(self):
         s = self.settings
