@@ -149,6 +149,7 @@ def test_default_workflow_end_to_end(tmp_path):
         checkpoint_every=10,
         log_every=10,
         electrode_every=5,
+        relax_steps=10,
     )
     cfg_path.write_text(yaml.safe_dump(cfg))
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
