@@ -116,7 +116,7 @@ def test_snakefmt_clean():
 def test_default_workflow_end_to_end(tmp_path):
     """`snakemake --cores 2` on a copy of the repo runs every stage, then the report.
 
-    Scaled down: one labelled frame per category, two training epochs, 20 MD
+    Scaled down: three labelled frames per category, two training epochs, 20 MD
     steps for two systems at 0 and −6 V plus the constant-charge control.
     Physics checked on the written summaries: Σq = 0, the anode total falls
     and the counter-electrode total rises when the paper's potentials
@@ -135,10 +135,11 @@ def test_default_workflow_end_to_end(tmp_path):
             shutil.copytree(src, tmp_path / name)
         else:
             shutil.copy(src, tmp_path / name)
-    # The demo labels ~150 frames (minutes); here one frame per category.
+    # The demo labels ~160 frames (minutes); here three per category, so that
+    # the stratified split has validation and test frames.
     cfg_path = tmp_path / "config" / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
-    cfg["label"]["counts"] = dict.fromkeys(cfg["label"]["counts"], 1)
+    cfg["label"]["counts"] = dict.fromkeys(cfg["label"]["counts"], 3)
     cfg["label"]["n_shards"] = 2
     cfg["train"].update(max_epochs=2, max_minutes=2)
     cfg["md"].update(

@@ -112,6 +112,8 @@ def test_contacts_hold_both_phases(frames):
             assert regions == {"anode", "sei"}
         if f.info["category"] == "sei_electrolyte_contact":
             assert regions == {"sei", "electrolyte"}
+        if f.info["category"] == "li_electrolyte_contact":
+            assert regions == {"anode", "electrolyte"}
 
 
 def test_li_solvent_cluster(frames):
@@ -239,6 +241,8 @@ def test_impossible_category_is_named(interface):
         sample_configurations([], {"sei_electrolyte_contact": 1})
     with pytest.raises(ValueError, match=r"li_bulk.*max_atoms"):
         sample_configurations([interface], {"li_bulk": 1}, max_atoms=10)
+    with pytest.raises(ValueError, match=r"li_electrolyte_contact.*max_atoms"):
+        sample_configurations([interface], {"li_electrolyte_contact": 1}, max_atoms=50)
 
 
 def test_bad_arguments(interface):
@@ -295,7 +299,13 @@ def test_metal_frames_share_the_anode_lateral_cell(interface):
         LI_SLAB_LAYERS,
     )
 
-    counts = {"li_bulk": 3, "li_surface": 3, "li_sei_contact": 4, "li_adatom": 6}
+    counts = {
+        "li_bulk": 3,
+        "li_surface": 3,
+        "li_sei_contact": 4,
+        "li_adatom": 6,
+        "li_electrolyte_contact": 3,
+    }
     frames = sample_configurations(
         [interface], counts, seed=4, rattle_A=0.0, strain=0.0
     )
@@ -313,12 +323,12 @@ def test_metal_frames_share_the_anode_lateral_cell(interface):
         if cat == "li_bulk":
             assert f.cell[2, 2] == pytest.approx(LI_BULK_CELLS_Z * LI_BCC_A_A, abs=1e-9)
             assert n_anode == 2 * per_layer * LI_BULK_CELLS_Z
-        elif cat == "li_sei_contact":
+        elif cat in ("li_sei_contact", "li_electrolyte_contact"):
             assert n_anode == per_layer * CONTACT_LI_LAYERS
         else:  # li_surface, li_adatom on Li (+ the adatom)
             adatom = cat == "li_adatom"
             assert n_anode - adatom == per_layer * LI_SLAB_LAYERS
-    assert n_metal >= 10
+    assert n_metal >= 13
 
 
 def test_anodes_with_different_lateral_cells_are_refused(interface):
@@ -345,3 +355,67 @@ def test_liquid_frames_have_no_clash_across_the_boundary(interface):
         # packmol meets its tolerance to ~1e-2 Å (its convergence criterion).
         assert d[inter].min() >= LIQUID_TOLERANCE_A - 0.02
         assert len(np.unique(mol)) >= 4  # a liquid, not a few molecules
+
+
+def test_li_electrolyte_contact(interface):
+    """Metallic Li touching the liquid (the counter electrode, the anode without
+    SEI): a fresh CONTACT_LI_LAYERS-layer Li(100) slab on the anode's lateral
+    cell under whole electrolyte molecules of the interface's composition, no
+    atom closer to a Li than the contact heights, neutral with ions in pairs."""
+    from constpot.build.lithium import LI_BCC_A_A
+    from constpot.build.molecules import MOLECULES
+    from constpot.label.sample import (
+        CONTACT_LI_LAYERS,
+        METAL_CONTACT_A,
+        METAL_CONTACT_H_A,
+    )
+
+    counts = {"li_electrolyte_contact": 6}
+    frames = sample_configurations(
+        [interface], counts, seed=2, rattle_A=0.0, strain=0.0
+    )
+    again = sample_configurations([interface], counts, seed=2, rattle_A=0.0, strain=0.0)
+    lateral = np.diag(interface.cell.array)[:2]
+    per_layer = round(np.prod(lateral) / LI_BCC_A_A**2)  # (100): one atom per a²
+    liquid_names = set(
+        interface.arrays[MOLECULE][interface.arrays[REGION] == "electrolyte"]
+    )
+    for f, g in zip(frames, again, strict=True):
+        np.testing.assert_array_equal(f.positions, g.positions)  # same seed
+        assert f.info["source"] == "t" and f.info["kind"] == "slab"
+        assert len(f) <= 120
+        region = f.arrays[REGION]
+        metal = region == "anode"
+        # The anode's lateral cell (unstrained: equal up to float rounding) and
+        # exactly CONTACT_LI_LAYERS (100) layers of it.
+        np.testing.assert_allclose(f.cell.array[:2, :2], np.diag(lateral), atol=1e-9)
+        assert metal.sum() == per_layer * CONTACT_LI_LAYERS
+        assert len(np.unique(np.round(f.positions[metal, 2], 6))) == CONTACT_LI_LAYERS
+        assert (f.arrays[MOL_ID][metal] == -1).all()
+        # Whole molecules: every mol_id holds one rigid copy of its template.
+        groups = list(_mol_groups(f))
+        assert len(groups) >= 4
+        assert {name for name, _ in groups} <= liquid_names
+        assert set(np.flatnonzero(~metal)) == {i for _, idx in groups for i in idx}
+        for name, idx in groups:
+            ref = load_molecule(name)
+            assert len(idx) == len(ref)
+            np.testing.assert_allclose(
+                f.get_all_distances()[np.ix_(idx, idx)],
+                ref.get_all_distances(),
+                atol=1e-6,
+            )
+        # No clash with the slab, periodic images included (1e-9: rounding).
+        i, j, d = neighbor_list("ijd", f, METAL_CONTACT_A + 0.5)
+        pair = metal[i] & ~metal[j]
+        is_h = np.array(f.get_chemical_symbols())[j[pair]] == "H"
+        assert (d[pair][~is_h] >= METAL_CONTACT_A - 1e-9).all()
+        assert (d[pair][is_h] >= METAL_CONTACT_H_A - 1e-9).all()
+        # Σ formal charges of what is included: Li⁺/PF₆⁻ in pairs, neutral.
+        formal = sum(sum(MOLECULES[name].atomic_charges) for name, _ in groups)
+        assert f.get_initial_charges().sum() == pytest.approx(formal, abs=1e-9)
+        assert f.info["total_charge"] == round(formal) == 0
+        names = [name for name, _ in groups]
+        assert names.count("Li") == names.count("PF6")
+        # Slab vacuum along z: 10 Å requested.
+        assert f.cell[2, 2] - np.ptp(f.positions[:, 2]) >= 10.0 - 1e-9

@@ -3,8 +3,9 @@
 Reference methods (GFN-xTB, DFT at the Γ point) cannot label a whole interface
 cell, so the training set is made of small periodic frames (≤ ``max_atoms``)
 that sample every local environment of the interface: bulk and surface Li,
-crystalline and amorphous LiF/Li₂O, the anode|SEI and SEI|electrolyte
-contacts, the liquid, the Li⁺ solvation shell and Li deposition sites.
+crystalline and amorphous LiF/Li₂O, the anode|SEI, SEI|electrolyte and
+Li|electrolyte contacts (the counter electrode, and the anode without SEI,
+touch the liquid), the liquid, the Li⁺ solvation shell and Li deposition sites.
 :func:`sample_configurations` draws them with one ``np.random.default_rng(seed)``:
 same inputs and seed, identical frames.
 
@@ -26,8 +27,10 @@ Conventions
   li_bulk is the nx × ny × nz cubic supercell (nz: :data:`LI_BULK_CELLS_Z`,
   or fewer to fit ``max_atoms``), li_surface and the Li-slab li_adatom frames
   the :data:`LI_SLAB_LAYERS`-layer (100) slab, and li_sei_contact keeps the
-  :data:`CONTACT_LI_LAYERS` topmost anode layers under the SEI. The Γ error is
-  then the same in every frame of a kind, up to the perturbation.
+  :data:`CONTACT_LI_LAYERS` topmost anode layers under the SEI, and
+  li_electrolyte_contact is a fresh :data:`CONTACT_LI_LAYERS`-layer (100) slab
+  under a layer of electrolyte. The Γ error is then the same in every frame of
+  a kind, up to the perturbation.
 - Liquid frames (category electrolyte) are fresh periodic packmol boxes
   (:func:`constpot.build.electrolyte.electrolyte_box`) of the interface
   electrolyte's composition and density, one per frame: a cube cut from the
@@ -35,6 +38,14 @@ Conventions
   boundary (GFN1-xTB energies of same-composition frames then spread by
   ≈ 20 eV per 70 atoms). packmol keeps atoms of different molecules ≥
   :data:`LIQUID_TOLERANCE_A` apart, images included.
+- The liquid of a li_electrolyte_contact frame is the lowest molecules of such
+  a box (the slab's lateral cell, :data:`_CONTACT_LIQUID_A` thick, packed
+  against its wall as the interface electrolyte is), as many as fit in
+  ``max_atoms`` with the slab, Li⁺ and PF₆⁻ in pairs (neutral). The layer is
+  lowered onto the slab until one atom sits at its smallest height above the
+  top Li plane: :data:`METAL_CONTACT_A` (heavy atoms) or
+  :data:`METAL_CONTACT_H_A` (H), plus a uniform 0–:data:`_CONTACT_EXTRA_A`;
+  every atom is then at least that far from every Li (images included).
 - Molecules are never cut: molecular atoms (``mol_id`` ≥ 0) are selected by
   the centroid of their molecule, whole. Extended phases (``mol_id`` −1) are
   selected atom by atom; the frame is then made neutral in formal charge by
@@ -81,6 +92,8 @@ __all__ = [
     "LIQUID_TOLERANCE_A",
     "LI_BULK_CELLS_Z",
     "LI_SLAB_LAYERS",
+    "METAL_CONTACT_A",
+    "METAL_CONTACT_H_A",
     "MIN_DISTANCE_A",
     "VACUUM_A",
     "sample_configurations",
@@ -98,6 +111,7 @@ CATEGORIES: tuple[str, ...] = (
     "electrolyte",
     "li_solvent_cluster",
     "li_adatom",
+    "li_electrolyte_contact",
 )
 
 #: Vacuum (Å) added along z for slabs and around clusters.
@@ -116,6 +130,16 @@ LI_SLAB_LAYERS = 6
 CONTACT_LI_LAYERS = 3
 #: packmol tolerance (Å) of liquid frames: atoms of different molecules apart.
 LIQUID_TOLERANCE_A = 2.0
+#: Smallest height (Å) of a heavy atom (not H) of the liquid above the top Li
+#: plane of a li_electrolyte_contact frame (the interfaces' electrode gap).
+METAL_CONTACT_A = 2.0
+#: Smallest height (Å) of an H atom above the top Li plane (li_electrolyte_contact).
+METAL_CONTACT_H_A = 1.8
+#: Upper bound (Å) of the random extra height of the liquid layer.
+_CONTACT_EXTRA_A = 0.5
+#: Thickness (Å) of the packmol box whose lowest molecules make the liquid of a
+#: li_electrolyte_contact frame (≥ 2·tolerance + DMC's 6.2 Å).
+_CONTACT_LIQUID_A = 11.0
 #: Attempts per frame before giving up.
 _MAX_TRIES = 50
 #: Formal charges of the extended phases.
@@ -579,7 +603,7 @@ def _electrolyte(ctx):
     k = cands[ctx.rng.integers(len(cands))] if cands else None
     # 9–11 Å cubes (≈ 60–120 atoms at 1.3 g/cm³), smaller for a small max_atoms.
     side = ctx.rng.uniform(9.0, 11.0) * min(1.0, (ctx.max_atoms / 120) ** (1 / 3))
-    frame = ctx.fresh_electrolyte(k, side)
+    frame = ctx.fresh_electrolyte(k, (side, side, side))
     # A liquid frame needs a few molecules; more than max_atoms: another side.
     if len(frame) > ctx.max_atoms or len(np.unique(frame.arrays[MOL_ID])) < 4:
         return None
@@ -776,6 +800,79 @@ def _li_adatom(ctx):
     return frame, "slab", source
 
 
+def _lowest_molecules(box: Atoms, budget: int) -> Atoms | None:
+    """The lowest whole molecules of a packed box, ≤ ``budget`` atoms, neutral.
+
+    Units are the solvent molecules and Li⁺–PF₆⁻ pairs (each PF₆⁻, lowest
+    first, with the nearest free Li⁺, lateral minimum image); a unit's height
+    is its lowest centroid. Units are taken from the lowest up, skipping those
+    that no longer fit. None when no unit fits.
+    """
+    mol, names = box.arrays[MOL_ID], box.arrays[MOLECULE]
+    pos = box.positions
+    ids = np.unique(mol)
+    first = {m: np.flatnonzero(mol == m) for m in ids}
+    cent = {m: pos[first[m]].mean(axis=0) for m in ids}
+    kind = {m: str(names[first[m][0]]) for m in ids}
+    units = [[m] for m in ids if kind[m] not in ("Li", "PF6")]
+    free_li = [m for m in ids if kind[m] == "Li"]
+    for m in sorted((m for m in ids if kind[m] == "PF6"), key=lambda m: cent[m][2]):
+        if not free_li:
+            break
+        _, dist = find_mic(
+            np.array([cent[li] - cent[m] for li in free_li]),
+            box.cell,
+            [True, True, False],
+        )
+        units.append([m, free_li.pop(int(np.argmin(dist)))])
+    units.sort(key=lambda u: min(cent[m][2] for m in u))
+    keep, n = [], 0
+    for unit in units:
+        size = sum(len(first[m]) for m in unit)
+        if n + size <= budget:
+            keep += unit
+            n += size
+    if not keep:
+        return None
+    return box[np.sort(np.concatenate([first[m] for m in keep]))]
+
+
+def _li_electrolyte_contact(ctx):
+    from ..build.lithium import LI_BCC_A_A, li_slab
+
+    nx, ny = ctx.li_reps
+    budget = ctx.max_atoms - nx * ny * CONTACT_LI_LAYERS
+    if budget < 10:  # EC, the smallest solvent
+        raise ValueError(
+            f"category 'li_electrolyte_contact': max_atoms = {ctx.max_atoms} leaves "
+            f"{budget} atoms above the {CONTACT_LI_LAYERS}-layer Li(100) slab on the "
+            f"anode's {nx} × {ny} lateral cell; one EC needs 10"
+        )
+    cands = [k for k, a in enumerate(ctx.interfaces) if _has(a, "electrolyte")]
+    k = cands[ctx.rng.integers(len(cands))] if cands else None
+    slab = li_slab((nx, ny), CONTACT_LI_LAYERS, "100", LI_BCC_A_A, frozen_layers=0)
+    slab = _tag(slab, "anode")
+    slab.info = {}
+    for key in (REGION, MOLECULE):  # wide enough for the molecules' strings
+        slab.arrays[key] = slab.arrays[key].astype("<U16")
+    lx, ly = np.diag(slab.cell.array)[:2]
+    box = ctx.fresh_electrolyte(k, (lx, ly, _CONTACT_LIQUID_A))
+    layer = _lowest_molecules(box, budget)
+    if layer is None:
+        return None
+    # Lower the layer until one atom sits at its smallest height above the
+    # top Li plane (module docstring).
+    heavy = np.array(layer.get_chemical_symbols()) != "H"
+    height = np.where(heavy, METAL_CONTACT_A, METAL_CONTACT_H_A)
+    height += ctx.rng.uniform(0.0, _CONTACT_EXTRA_A)
+    top = slab.positions[:, 2].max()
+    layer.positions[:, 2] += top + np.max(height - layer.positions[:, 2])
+    layer.set_cell(slab.cell)
+    frame = slab + layer
+    frame = _box(frame, [2], VACUUM_A)
+    return frame, "slab", "electrolyte_box" if k is None else ctx.source(k)
+
+
 _RECIPES = {
     "li_bulk": _li_bulk,
     "li_surface": _li_surface,
@@ -788,6 +885,7 @@ _RECIPES = {
     "electrolyte": _electrolyte,
     "li_solvent_cluster": _li_solvent_cluster,
     "li_adatom": _li_adatom,
+    "li_electrolyte_contact": _li_electrolyte_contact,
 }
 
 
@@ -842,9 +940,10 @@ class _Context:
             )
         return _tag(self._blocks[comp].copy(), "sei")
 
-    def fresh_electrolyte(self, k: int | None, side: float) -> Atoms:
-        """A fresh periodic packmol cube of edge ``side`` (Å) holding interface
-        ``k``'s electrolyte (EC:DMC 1:1, 1 M LiPF₆, 1.3 g/cm³ when None)."""
+    def fresh_electrolyte(self, k: int | None, lengths) -> Atoms:
+        """A fresh periodic packmol box of edges ``lengths`` (lx, ly, lz; Å)
+        holding interface ``k``'s electrolyte (EC:DMC 1:1, 1 M LiPF₆,
+        1.3 g/cm³ when None)."""
         from ..build.electrolyte import electrolyte_box
 
         if k not in self._liquid:
@@ -857,9 +956,10 @@ class _Context:
                 if k is None
                 else _liquid_recipe(self.interfaces[k])
             )
+        lx, ly, lz = (float(x) for x in lengths)
         box = electrolyte_box(
-            [[side, 0.0], [0.0, side]],
-            side,
+            [[lx, 0.0], [0.0, ly]],
+            lz,
             **self._liquid[k],
             seed=int(self.rng.integers(2**31 - 1)),
             tolerance_A=LIQUID_TOLERANCE_A,
@@ -962,7 +1062,10 @@ def sample_configurations(
         order), ``total_charge`` (int, e; = Σ initial_charges),
         ``kind`` ("bulk", "slab" or "cluster"), ``perturbation``,
         ``rattle_A``, ``strain`` (module docstring); li_adatom frames also
-        ``adatom_site`` and ``adatom_height_A``.
+        ``adatom_site`` and ``adatom_height_A``. li_electrolyte_contact frames:
+        the Li slab has region "anode", the molecules "electrolyte"; their
+        source is the interface whose electrolyte composition was packed
+        ("electrolyte_box": the default EC:DMC 1:1, 1 M LiPF₆, without one).
 
     Raises
     ------
