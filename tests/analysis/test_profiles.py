@@ -79,6 +79,8 @@ def test_profiles_class_recovers_the_drop_and_the_field():
     at = np.interp([32.0, 20.0], z, phi)
     np.testing.assert_allclose(prof.results["electrode_drop_V"], at[0] - at[1])
     assert prof.results["electrode_drop_V"] < 0
+    # vacuum levels: the full capacitor drop, φ(top) − φ(bottom) = −σd/ε₀
+    np.testing.assert_allclose(prof.results["vacuum_drop_V"], -expected, rtol=1e-2)
     assert np.isnan(prof.results["imposed_drop_V"])  # no potentials in info
 
 

@@ -30,6 +30,7 @@ def _run(system, mode, psi, **numbers):
         "roughness_end_A": 0.1,
         "anode_charge_e": 0.0,
         "electrode_drop_V": np.nan,
+        "vacuum_drop_V": np.nan,
         "imposed_drop_V": np.nan,
         "D_li_sei_cm2_s": np.nan,
         "D_li_sei_std_cm2_s": np.nan,
@@ -114,7 +115,7 @@ def test_claim4_capacitance_and_potential_drop():
             "constp",
             -6.0,
             anode_charge_e=-3.0,
-            electrode_drop_V=8.1,
+            vacuum_drop_V=8.1,
             imposed_drop_V=8.0,
         ),
         _run(
@@ -122,17 +123,17 @@ def test_claim4_capacitance_and_potential_drop():
             "constp",
             -2.0,
             anode_charge_e=-1.0,
-            electrode_drop_V=4.2,
+            vacuum_drop_V=4.2,
             imposed_drop_V=4.0,
         ),
-        _run("amor", "constq", None, electrode_drop_V=0.1),
+        _run("amor", "constq", None, vacuum_drop_V=0.1),
     )
     c = _verdicts(runs)[4]
     assert c.verdict == SUPPORT, c.reason
     assert c.numbers["amor: dQ/dψ (e/V)"] == pytest.approx(0.5)
     # drop measured relative to ConstQ: 8.1 - 0.1 = 8.0
     assert c.numbers["amor -6.0V r0"]["measured_V"] == pytest.approx(8.0)
-    runs.loc[0, "electrode_drop_V"] = 2.0  # far from the imposed 8 V
+    runs.loc[0, "vacuum_drop_V"] = 2.0  # far from the imposed 8 V
     assert _verdicts(runs)[4].verdict == NO_SUPPORT
     # tolerance from the criteria
     assert _verdicts(runs, criteria={"potential_drop_rtol": 0.9})[4].verdict == SUPPORT

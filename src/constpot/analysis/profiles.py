@@ -33,9 +33,14 @@ Conventions and pitfalls: z is the coordinate as written (wrapped into the
 cell); the vacuum gap must contain z = 0 (the builder centres the stack), else
 atoms near the boundary are split. Units: φ in V, ρ in e/Å³, ε₀ from
 :mod:`constpot.units`. The drop between the electrodes,
-``electrode_drop_V`` = φ(counter interior) − φ(anode interior), is compared in
-the figures with the imposed ψ_counter − ψ_anode (DESIGN §4 sign: lowering ψ
-puts electrons on the electrode, lowering its electrostatic potential).
+``electrode_drop_V`` = φ(counter interior) − φ(anode interior), and the drop
+between the vacuum levels, ``vacuum_drop_V`` = φ(top of the cell) − φ(bottom),
+are compared with the imposed ψ_counter − ψ_anode (DESIGN §4 sign: lowering ψ
+puts electrons on the electrode, lowering its electrostatic potential). The
+vacuum levels are the cleaner measure: two slabs of the same metal differ in
+vacuum level by exactly their difference in electrochemical potential, while
+inside a QEq metal of a few layers φ is not flat (finite hardness J screens
+like a Thomas–Fermi metal) and its interior mean also carries χ + Jq.
 
 Example
 -------
@@ -221,6 +226,9 @@ class Profiles(FrameAnalysis):
         the anode region (V); NaN without both regions.
     results["anode_level_V"], results["counter_level_V"] : float
         The two interior means (V).
+    results["vacuum_drop_V"] : float
+        φ at the top of the grid minus φ at the bottom (V): the difference of
+        the vacuum levels above and below the stack.
     results["extents_A"] : dict
         Region → (z_min, z_max) in Å of its atoms (NaN when absent).
     results["imposed_drop_V"] : float
@@ -325,6 +333,7 @@ class Profiles(FrameAnalysis):
         self.results["anode_level_V"] = anode
         self.results["counter_level_V"] = counter
         self.results["electrode_drop_V"] = counter - anode
+        self.results["vacuum_drop_V"] = float(phi[-1] - phi[0])
         self.results["extents_A"] = {
             r: self._extent(r) for r in ("anode", "sei", "electrolyte", "counter")
         }

@@ -156,7 +156,12 @@ def analyse_run(
     with_psi = {**tag, **psi}
     write_table(out / "deposition.csv", dep.results["table"], tag)
     profile = prof.results["table"].copy()
-    for key in ("anode_level_V", "counter_level_V", "electrode_drop_V"):
+    for key in (
+        "anode_level_V",
+        "counter_level_V",
+        "electrode_drop_V",
+        "vacuum_drop_V",
+    ):
         profile[key] = prof.results[key]
     profile["imposed_drop_V"] = prof.results["imposed_drop_V"]
     for region, (lo, hi) in prof.results["extents_A"].items():
@@ -181,6 +186,7 @@ def analyse_run(
         "duration_ps": (times[-1] - times[0]) / 1000.0,
         "area_A2": float(dep.results["table"]["area_A2"].iloc[0]),
         "electrode_drop_V": _finite(prof.results["electrode_drop_V"]),
+        "vacuum_drop_V": _finite(prof.results["vacuum_drop_V"]),
         "imposed_drop_V": _finite(prof.results["imposed_drop_V"]),
         "profile_frames": prof.results["frames"],
         "has_sei": bool(clus.results["has_sei"]),

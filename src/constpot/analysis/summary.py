@@ -120,7 +120,8 @@ def run_headline(run_dir: str | Path) -> dict:
         counter_charge_e, roughness_start_A, roughness_end_A,
         protrusion_end_A, largest_cluster, largest_cluster_max,
         D_li_sei_cm2_s, D_li_sei_std_cm2_s, D_li_electrolyte_cm2_s,
-        D_li_electrolyte_std_cm2_s, electrode_drop_V, imposed_drop_V``.
+        D_li_electrolyte_std_cm2_s, electrode_drop_V, vacuum_drop_V,
+        imposed_drop_V``.
 
     Raises
     ------
@@ -144,6 +145,7 @@ def run_headline(run_dir: str | Path) -> dict:
         float(ran) / float(planned) if planned and ran is not None else math.nan
     )
     row["electrode_drop_V"] = _nan(meta.get("electrode_drop_V"))
+    row["vacuum_drop_V"] = _nan(meta.get("vacuum_drop_V"))
     row["imposed_drop_V"] = _nan(meta.get("imposed_drop_V"))
 
     path = run_dir / "deposition.csv"
@@ -450,7 +452,8 @@ def _claim4(table, rtol: float) -> ClaimResult:
         "slope of the mean anode charge vs ψ_anode is positive (positive "
         "differential capacitance: lowering ψ puts electrons on the anode); "
         "(b) in every ConstP run, the Poisson potential drop between the "
-        "electrode interiors minus the system's ConstQ drop matches "
+        "vacuum levels above and below the stack minus the system's ConstQ "
+        "drop matches "
         f"ψ_counter − ψ_anode within {rtol:g}·|Δψ|. Parts that cannot be "
         "computed are skipped; at least one must be."
     )
@@ -469,10 +472,10 @@ def _claim4(table, rtol: float) -> ClaimResult:
             reasons.append(f"{system}: dQ_anode/dψ = {_fmt(slope)} e/V")
             if not slope > 0:
                 failing.append(f"{system} (capacitance)")
-        q = _by(constq, system=system)["electrode_drop_V"]
+        q = _by(constq, system=system)["vacuum_drop_V"]
         ref = float(q.mean()) if q.notna().any() else 0.0
         for _, run in p.iterrows():
-            drop, imposed = run["electrode_drop_V"], run["imposed_drop_V"]
+            drop, imposed = run["vacuum_drop_V"], run["imposed_drop_V"]
             if not (np.isfinite(drop) and np.isfinite(imposed)) or imposed == 0:
                 continue
             tested = True
@@ -620,6 +623,7 @@ def evaluate_claims(
                 "roughness_end_A",
                 "anode_charge_e",
                 "electrode_drop_V",
+                "vacuum_drop_V",
                 "imposed_drop_V",
                 "D_li_sei_cm2_s",
                 "D_li_sei_std_cm2_s",
