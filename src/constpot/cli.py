@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import platform
 import sys
 import time
 import warnings
@@ -20,6 +19,7 @@ import numpy as np
 
 from . import __version__
 from .config import load_config as _load_config
+from .config import versions
 
 __all__ = ["main"]
 
@@ -183,7 +183,7 @@ def _run_build(args) -> int:
             "info": {
                 k: v for k, v in atoms.info.items() if isinstance(v, (int, float, str))
             },
-            "versions": _versions(),
+            "versions": versions("torch", "torch-pme", "ase"),
         }
         with atomic_path(args.summary) as tmp:
             tmp.write_text(json.dumps(summary, indent=2) + "\n")
@@ -307,20 +307,6 @@ def _run_dataset(args) -> int:
     for cat, row in table.items():
         print(f"  {cat:<26}{row['frames']:>5} frames {row['atoms']:>7} atoms")
     return 0
-
-
-def _versions() -> dict[str, str]:
-    import ase
-    import torch
-    import torchpme
-
-    return {
-        "constpot": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch-pme": torchpme.__version__,
-        "ase": ase.__version__,
-    }
 
 
 def _run_qeq(args) -> int:
@@ -462,7 +448,7 @@ def _run_qeq(args) -> int:
             "elements": elements,
             "solver": solver.todict(),
             "ewald": res.settings,
-            "versions": _versions(),
+            "versions": versions("torch", "torch-pme", "ase"),
         }
         with atomic_path(args.summary) as tmp:
             tmp.write_text(json.dumps(summary, indent=2) + "\n")

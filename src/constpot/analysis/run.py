@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from ..config import versions
 from ..io import atomic_path
 from ..keys import CHARGES, ELECTRODE, REGION
 from ._frames import RunLabels, info_float, read_trajectory, write_table
@@ -121,7 +122,6 @@ def analyse_run(
         Unreadable or empty trajectory, or a frame missing ``charges``,
         ``electrode``, ``region`` or ``time_fs`` (the message names file and key).
     """
-    from .. import __version__
 
     start = time.perf_counter()
     settings = settings or AnalysisSettings()
@@ -193,7 +193,7 @@ def analyse_run(
         "settings": settings.todict(),
         "tables": {f"{k}.csv": v for k, v in RUN_TABLES.items()},
         "seconds": time.perf_counter() - start,
-        "versions": _versions(__version__),
+        "versions": versions("ase", "numpy", "pandas", "pymatgen-analysis-diffusion"),
     }
     with atomic_path(out / "run.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
@@ -213,17 +213,3 @@ def _md_status(path: Path) -> dict:
 
 def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
-
-
-def _versions(version: str) -> dict[str, str]:
-    import platform
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as pkg_version
-
-    out = {"constpot": version, "python": platform.python_version()}
-    for name in ("ase", "numpy", "pandas", "pymatgen-analysis-diffusion"):
-        try:
-            out[name] = pkg_version(name)
-        except PackageNotFoundError:  # pragma: no cover
-            out[name] = "missing"
-    return out

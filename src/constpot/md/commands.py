@@ -20,6 +20,8 @@ import sys
 
 import numpy as np
 
+from ..config import versions
+
 __all__ = ["parse_potential", "register", "run_seed"]
 
 
@@ -195,7 +197,7 @@ def _run_md(args) -> int:
         "base_seed": base_seed,
         "models": list(args.models),
         "device": device,
-        "versions": _versions(),
+        "versions": versions("torch", "ase", "nequip"),
     }
     try:
         run(
@@ -217,19 +219,3 @@ def _run_md(args) -> int:
             return 0
         return 3
     return 0
-
-
-def _versions() -> dict:
-    import platform
-
-    import ase
-    import torch
-
-    from .. import __version__
-
-    return {
-        "constpot": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "ase": ase.__version__,
-    }

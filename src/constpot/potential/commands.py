@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from pathlib import Path
+
+from ..config import versions
 
 __all__ = ["register"]
 
@@ -157,22 +158,6 @@ def _qeq_accuracy(config: dict) -> float:
     return float((config.get("qeq") or {}).get("accuracy", 1e-6))
 
 
-def _versions() -> dict:
-    import ase
-    import nequip
-    import torch
-
-    from .. import __version__
-
-    return {
-        "constpot": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "nequip": nequip.__version__,
-        "ase": ase.__version__,
-    }
-
-
 def _names(names, n: int) -> list[str]:
     if names is None:
         return [f"seed{k}" for k in range(n)]
@@ -280,7 +265,7 @@ def _run_train(args) -> int:
         "seed": args.seed,
         "threads": threads,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "versions": _versions(),
+        "versions": versions("torch", "nequip", "ase"),
     }
     from ..io import atomic_path
 
