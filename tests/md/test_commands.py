@@ -63,8 +63,8 @@ def test_cli_guard_exit_status_3(cell, config, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "stopped: step 0: atoms 16 (Li), 17 (F)" in err
     assert (out / "checkpoint.npz").is_file()
-    # --on-guard record: the sweep goes on, the summary says why it stopped
-    assert main([*argv, "--on-guard", "record"]) == 0
+    # --on-guard record: stopped before the first frame, nothing to record
+    assert main([*argv, "--on-guard", "record"]) == 3
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "stopped" and summary["stop_reason"] == "overlap"
 
@@ -87,3 +87,31 @@ def test_parse_potential():
     assert parse_potential("none", "constq") is None
     with pytest.raises(ValueError, match="expected volts"):
         parse_potential("minus six", "constp")
+
+
+def test_cli_on_guard_record_keeps_a_stopped_run(cell, tmp_path, capsys):
+    """A run stopped mid-way by a guard: exit 3 by default; with on_guard
+    record, exit 0 and summary.json says where and why it stopped."""
+    path = tmp_path / "config.yaml"
+    md = {
+        "n_steps": 400,
+        "ensemble": "nve",
+        "timestep_fs": 1.0,
+        "electrodes": "static",
+        "method": "dense",
+        "device": "cpu",
+        "guards": {"max_temperature_factor": 1.5},
+    }
+    path.write_text(yaml.safe_dump({"seed": 3, "md": md}))
+    structure = tmp_path / "interface.extxyz"
+    write(structure, cell)
+    argv = [
+        "md", str(path), "--structure", str(structure), "--mode", "constp",
+        "--potential=-1.0V", "--outdir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    assert main(argv) == 3
+    assert main([*argv, "--on-guard", "record"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "stopped"
+    assert summary["stop_reason"] == "temperature" and summary["steps"] > 0
+    assert "run recorded as stopped" in capsys.readouterr().out

@@ -183,3 +183,16 @@ def test_public_names_import():
 
     for name in potential.__all__:
         assert getattr(potential, name) is not None
+
+
+def test_cover_elements_moves_frames_until_train_has_every_element():
+    """P only in a test frame: that frame moves to train; nothing else moves."""
+    from constpot.potential.training import cover_elements
+
+    symbols = [{"Li", "F"}, {"Li"}, {"Li", "O"}, {"P", "F"}, {"Li", "O"}]
+    split = {"train": [0, 1], "val": [2], "test": [3, 4]}
+    out = cover_elements(split, symbols)
+    assert out == {"train": [0, 1, 2, 3], "val": [], "test": [4]}
+    assert split["test"] == [3, 4]  # input unchanged
+    covered = set().union(*(symbols[i] for i in out["train"]))
+    assert covered == {"Li", "F", "O", "P"}

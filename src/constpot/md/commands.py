@@ -213,7 +213,11 @@ def _run_md(args) -> int:
     except MDGuardError as err:
         print(f"constpot md: stopped: {err}", file=sys.stderr, flush=True)
         on_guard = args.on_guard or md.get("on_guard", "fail")
-        if on_guard == "record":
+        traj = Path(args.outdir) / "traj.extxyz"
+        if on_guard == "record" and not (traj.is_file() and traj.stat().st_size):
+            # nothing ran that could be analysed: that is a failure, not a result
+            print("constpot md: stopped before the first frame", file=sys.stderr)
+        elif on_guard == "record":
             # The sweep goes on; summary.json says "stopped" and why.
             print("constpot md: on_guard=record: run recorded as stopped", flush=True)
             return 0

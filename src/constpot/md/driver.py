@@ -848,6 +848,8 @@ class ConstantPotentialMD:
         s = self.settings
         start = time.perf_counter()
         energy0 = self.atoms.get_potential_energy(force_consistent=True)
+        # FIRE would carry a NaN force into the positions: stop here instead
+        check_forces(self.atoms, 0, energy0, self.atoms.get_forces(), math.inf)
         opt = FIRE(self.atoms, logfile=None)
         converged = opt.run(fmax=s.relax_fmax_eV_A, steps=s.relax_steps)
         fmax = float(np.linalg.norm(self.atoms.get_forces(), axis=1).max())

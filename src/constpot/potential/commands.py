@@ -168,7 +168,7 @@ def _names(names, n: int) -> list[str]:
 
 # ----------------------------------------------------------------- commands
 def _run_split(args) -> int:
-    from .training import stratified_split, write_split
+    from .training import cover_elements, stratified_split, write_split
 
     config, train = _train_section(args.config)
     frames = _read_dataset(args.dataset)
@@ -176,6 +176,7 @@ def _run_split(args) -> int:
     fractions = train.get("split")
     categories = [str(f.info.get("category", "")) for f in frames]
     split = stratified_split(categories, fractions, seed)
+    split = cover_elements(split, [set(f.get_chemical_symbols()) for f in frames])
     write_split(args.out, split, categories, seed=seed, fractions=fractions)
     print(
         f"split {len(frames)} frames (seed {seed}): "

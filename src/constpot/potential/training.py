@@ -52,6 +52,7 @@ __all__ = [
     "PRESETS",
     "SPLITS",
     "composition_energy_shifts",
+    "cover_elements",
     "nequip_config",
     "package_model",
     "read_split",
@@ -254,6 +255,40 @@ def stratified_split(
         out["val"].extend(idx[n_test : n_test + n_val].tolist())
         out["train"].extend(idx[n_test + n_val :].tolist())
     return {name: sorted(int(i) for i in v) for name, v in out.items()}
+
+
+def cover_elements(
+    split: Mapping[str, Sequence[int]], symbols: Sequence[Sequence[str]]
+) -> dict[str, list[int]]:
+    """Move frames into train until every element of the dataset is in it.
+
+    NequIP's per-type statistics come from the training frames: an element
+    seen only in validation or test frames gets no energy shift or scale and
+    the model predicts NaN for it. For each missing element (alphabetical),
+    the lowest-index val/test frame that holds it moves to train.
+
+    Parameters
+    ----------
+    split : mapping of split name to frame indices
+    symbols : sequence of the frames' chemical symbols
+
+    Returns
+    -------
+    dict
+        The new split (sorted indices), the input left unchanged.
+    """
+    out = {name: sorted(int(i) for i in split.get(name, ())) for name in SPLITS}
+    present = {el for frame in symbols for el in frame}
+    for el in sorted(present):
+        if any(el in symbols[i] for i in out["train"]):
+            continue
+        donors = [
+            (i, name) for name in ("val", "test") for i in out[name] if el in symbols[i]
+        ]
+        i, name = min(donors)
+        out[name].remove(i)
+        out["train"] = sorted([*out["train"], i])
+    return out
 
 
 def write_split(
