@@ -5,7 +5,8 @@ cell, so the training set is made of small periodic frames (≤ ``max_atoms``)
 that sample every local environment of the interface: bulk and surface Li,
 crystalline and amorphous LiF/Li₂O, the anode|SEI, SEI|electrolyte and
 Li|electrolyte contacts (the counter electrode, and the anode without SEI,
-touch the liquid), the liquid, the Li⁺ solvation shell and Li deposition sites.
+touch the liquid), the liquid, the Li⁺ solvation shell (with its PF₆⁻
+counter-ion) and Li deposition sites.
 :func:`sample_configurations` draws them with one ``np.random.default_rng(seed)``:
 same inputs and seed, identical frames.
 
@@ -51,8 +52,18 @@ Conventions
   selected atom by atom; the frame is then made neutral in formal charge by
   dropping the charged units (ions, molecular ions) nearest the cuts, as the
   SEI carve of :mod:`constpot.build.recipe` does.
+- li_solvent_cluster frames are neutral ion pairs in vacuum: a Li⁺, 3–4
+  EC/DMC and one PF₆⁻. Cut from an interface: the solvents whose O is nearest
+  the Li⁺ and the nearest PF₆⁻, whole (minimum image). From the template: the
+  solvents bind by their carbonyl O at 2.0 Å and the PF₆⁻ lies along the
+  direction farthest from them, with 3 solvents a contact ion pair (one F
+  towards the Li⁺, Li–F 1.95 Å), with 4 solvent-separated (Li–P 6.0 Å).
 - ``initial_charges`` are formal charges; their sum (an integer) is
-  ``info["total_charge"]``: 0, except li_solvent_cluster (+1).
+  ``info["total_charge"]``: 0 in every frame, li_solvent_cluster included (a
+  neutral ion pair). Charged periodic cells are labelled under different
+  net-charge (background) conventions by GFN1-xTB and by the QEq of the
+  potential, which leaves a cell-dependent energy offset no local model can
+  learn.
 - Perturbations: Gaussian displacements of width ``rattle_A`` per Cartesian
   component (truncated at 3σ; atoms of molecules move
   :data:`MOLECULE_RATTLE_SCALE` = 0.2 times as far, their bonds being stiff);
@@ -149,6 +160,15 @@ _CRYSTAL = {"lif_crystal": "LiF", "li2o_crystal": "Li2O"}
 _SOLVENTS = ("EC", "DMC")
 #: Li⁺–carbonyl O distance (Å) of the template solvation shell.
 _LI_O_A = 2.0
+#: Li⁺–F distance (Å) of the template contact ion pair (3 solvents).
+_LI_F_A = 1.95
+#: Li⁺–P distance (Å) of the template solvent-separated ion pair (4 solvents).
+_LI_P_SEPARATED_A = 6.0
+#: Random directions tried for the PF₆⁻ of a template cluster.
+_DIRECTION_CANDIDATES = 2048
+#: Random orientations tried for that PF₆⁻ (the one farthest from the solvents
+#: is kept).
+_PF6_ORIENTATIONS = 8
 
 
 # --------------------------------------------------------------------------
@@ -663,8 +683,42 @@ def _rotation_to(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.eye(3) + k + k @ k / (1 + c)
 
 
+def _random_rotation(rng) -> np.ndarray:
+    """A uniformly random rotation matrix (unit quaternion from ``rng``)."""
+    q = rng.normal(size=4)
+    w, x, y, z = q / np.linalg.norm(q)
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def _farthest_direction(rng, dirs: np.ndarray) -> np.ndarray:
+    """The unit vector whose smallest angle to ``dirs`` is largest (best of
+    :data:`_DIRECTION_CANDIDATES` random directions: ties broken at random)."""
+    cand = rng.normal(size=(_DIRECTION_CANDIDATES, 3))
+    cand /= np.linalg.norm(cand, axis=1)[:, None]
+    return cand[np.argmin((cand @ dirs.T).max(axis=1))]
+
+
+def _spin(u: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation by ``angle`` about the unit vector ``u`` (Rodrigues)."""
+    k = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+
+
 def _template_shell(ctx, n: int) -> Atoms | None:
-    """Li⁺ with ``n`` EC/DMC molecules coordinating by their carbonyl O."""
+    """Li⁺ with ``n`` EC/DMC molecules coordinating by their carbonyl O, and
+    one PF₆⁻ (neutral ion pair; module docstring).
+
+    The PF₆⁻ lies along the direction farthest from the solvents: with n = 3 a
+    contact ion pair (one F towards the Li⁺ at :data:`_LI_F_A`), with n = 4
+    solvent-separated (P at :data:`_LI_P_SEPARATED_A`, random orientation).
+    None when two molecules overlap (the caller draws again).
+    """
     from ..build.molecules import load_molecule
 
     li = load_molecule("Li")
@@ -683,12 +737,34 @@ def _template_shell(ctx, n: int) -> Atoms | None:
         o, c = _carbonyl(mol)
         axis = mol.positions[o] - mol.positions[c]
         rot = _rotation_to(axis / np.linalg.norm(axis), -u)
-        spin = ctx.rng.uniform(0, 2 * np.pi)
-        k = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-        rot = (np.eye(3) + np.sin(spin) * k + (1 - np.cos(spin)) * k @ k) @ rot
+        rot = _spin(u, ctx.rng.uniform(0, 2 * np.pi)) @ rot
         p = (mol.positions - mol.positions[o]) @ rot.T + _LI_O_A * u
         mol.positions = p
         parts.append(mol)
+    # The counter-ion along the direction farthest from the solvents, in the
+    # orientation (best of _PF6_ORIENTATIONS) farthest from their atoms.
+    u = _farthest_direction(ctx.rng, dirs)
+    pf6 = load_molecule("PF6")
+    sym = np.array(pf6.get_chemical_symbols())
+    phos = int(np.flatnonzero(sym == "P")[0])
+    rel = pf6.positions - pf6.positions[phos]
+    solvent_pos = np.concatenate([m.positions for m in parts[1:]])
+    best, clearance = None, -np.inf
+    for _ in range(_PF6_ORIENTATIONS):
+        if n == 3:  # contact ion pair: the P→F bond of one F points at the Li⁺
+            fl = np.flatnonzero(sym == "F")
+            f = int(fl[ctx.rng.integers(len(fl))])
+            bond = np.linalg.norm(rel[f])
+            rot = _rotation_to(rel[f] / bond, -u)
+            rot = _spin(u, ctx.rng.uniform(0, 2 * np.pi)) @ rot
+            pos = rel @ rot.T + (_LI_F_A + bond) * u
+        else:  # solvent-separated ion pair
+            pos = rel @ _random_rotation(ctx.rng).T + _LI_P_SEPARATED_A * u
+        gap = np.linalg.norm(pos[:, None] - solvent_pos[None], axis=2).min()
+        if gap > clearance:
+            best, clearance = pos, gap
+    pf6.positions = best
+    parts.append(pf6)
     out = Atoms()
     mol_ids, mol_names = [], []
     for m, part in enumerate(parts):
@@ -715,6 +791,7 @@ def _li_solvent_cluster(ctx):
         if _has(a, "electrolyte")
         and ((a.arrays[MOLECULE] == "Li") & (a.arrays[REGION] == "electrolyte")).any()
         and np.isin(a.arrays[MOLECULE], _SOLVENTS).any()
+        and (a.arrays[MOLECULE] == "PF6").any()  # the counter-ion
     ]
     use_interface = bool(cands) and ctx.rng.random() < 0.5
     if not use_interface:
@@ -727,36 +804,45 @@ def _li_solvent_cluster(ctx):
         lis = np.flatnonzero((names == "Li") & (atoms.arrays[REGION] == "electrolyte"))
         li = lis[ctx.rng.integers(len(lis))]
         sym = np.array(atoms.get_chemical_symbols())
+
+        def near(ids, elements):
+            """Per molecule: its smallest distance from the Li⁺ (over atoms of
+            ``elements``) and the shift bringing it to the Li⁺'s image."""
+            dist, shifts = [], []
+            for m in ids:
+                idx = np.flatnonzero(mol == m)
+                c = atoms.positions[idx].mean(axis=0)
+                d, _ = find_mic(c - atoms.positions[li], atoms.cell, atoms.pbc)
+                shift = atoms.positions[li] + d - c
+                sel = idx[np.isin(sym[idx], elements)]
+                dist.append(
+                    np.linalg.norm(
+                        atoms.positions[sel] + shift - atoms.positions[li], axis=1
+                    ).min()
+                )
+                shifts.append(shift)
+            return np.array(dist), shifts
+
         solv = np.unique(mol[np.isin(names, _SOLVENTS)])
-        dist, shifts = [], []
-        for m in solv:
-            idx = np.flatnonzero(mol == m)
-            c = atoms.positions[idx].mean(axis=0)
-            d, _ = find_mic(c - atoms.positions[li], atoms.cell, atoms.pbc)
-            shift = atoms.positions[li] + d - c
-            oxy = idx[sym[idx] == "O"]
-            dist.append(
-                np.linalg.norm(
-                    atoms.positions[oxy] + shift - atoms.positions[li], axis=1
-                ).min()
-            )
-            shifts.append(shift)
+        dist, shifts = near(solv, ["O"])
         pick = np.argsort(dist, kind="stable")[:n]
         pick = pick[np.argsort(solv[pick])]
-        idx = [np.array([li])]
-        shift = [np.zeros((1, 3))]
-        for p in pick:
-            ii = np.flatnonzero(mol == solv[p])
-            idx.append(ii)
-            shift.append(np.repeat(shifts[p][None], len(ii), axis=0))
-        out = atoms[np.concatenate(idx)]
-        out.positions = out.positions + np.concatenate(shift)
+        anions = np.unique(mol[names == "PF6"])
+        dist_pf6, shifts_pf6 = near(anions, ["P", "F"])
+        a = int(np.argmin(dist_pf6))
+        groups = [(np.array([li]), np.zeros(3))]
+        groups += [(np.flatnonzero(mol == solv[p]), shifts[p]) for p in pick]
+        groups.append((np.flatnonzero(mol == anions[a]), shifts_pf6[a]))
+        out = atoms[np.concatenate([ii for ii, _ in groups])]
+        out.positions = out.positions + np.concatenate(
+            [np.repeat(sh[None], len(ii), axis=0) for ii, sh in groups]
+        )
         source = ctx.source(k)
     if out is None or len(out) > ctx.max_atoms:
         if out is not None:
             raise ValueError(
-                f"category 'li_solvent_cluster': {len(out)} atoms exceed max_atoms = "
-                f"{ctx.max_atoms}"
+                f"category 'li_solvent_cluster': {len(out)} atoms (Li⁺, {n} "
+                f"solvents and PF₆⁻) exceed max_atoms = {ctx.max_atoms}"
             )
         return None
     out.cell = np.eye(3)
