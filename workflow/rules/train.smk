@@ -39,6 +39,7 @@ rule qeq_table:
     params:
         config=config_file(),
         accuracy=config["qeq"]["accuracy"],
+        molecule_charges=train_molecule_charges,
     shell:
         "constpot qeq-table {params.config} --out {output.settings} > {log} 2>&1"
 
@@ -61,6 +62,7 @@ rule fit_qeq:
         config=config_file(),
         fit=lambda wildcards: train_config().get("fit"),
         accuracy=config["qeq"]["accuracy"],
+        molecule_charges=train_molecule_charges,
     shell:
         "constpot fit-qeq {params.config} --dataset {input.dataset}"
         " --split {input.split} --out {output.settings}"

@@ -24,4 +24,10 @@ def train_gpus():
 def train_model_settings(wildcards):
     """The keys a training job depends on (not threads or the split's)."""
     skip = ("split", "split_seed", "qeq_table", "fit", "threads", "seeds")
+    skip += ("molecule_charges",)  # enters through the targets
     return {k: v for k, v in train_config().items() if k not in skip}
+
+
+def train_molecule_charges(wildcards):
+    """Molecules whose QEq charge is held at its formal value (QEq settings)."""
+    return train_config().get("molecule_charges") or {}

@@ -93,7 +93,16 @@ from ase.md.velocitydistribution import thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
 from ..io import atomic_path, frozen_mask
-from ..keys import ANODE, COUNTER, ELECTRODE, FROZEN, NOT_ELECTRODE, REGION
+from ..keys import (
+    ANODE,
+    COUNTER,
+    ELECTRODE,
+    FROZEN,
+    MOL_ID,
+    MOLECULE,
+    NOT_ELECTRODE,
+    REGION,
+)
 from ..qeq import metallic_li
 from ..qeq.errors import ConvergenceError
 from .checkpoint import Checkpoint, read_checkpoint, write_checkpoint
@@ -431,6 +440,9 @@ class _StepCalculator(Calculator):
             pbc=atoms.pbc,
         )
         bare.arrays[FROZEN] = self.frozen.copy()
+        for key in (MOLECULE, MOL_ID):  # charge groups of the QEq settings
+            if key in atoms.arrays:
+                bare.arrays[key] = atoms.arrays[key]
         guess = self.hybrid.guess
         solve = (
             self.step % s.qeq_every == 0

@@ -269,7 +269,11 @@ class HybridCalculator(Calculator):
             )
         guess = self.guess if self.guess is not None and len(self.guess) == n else None
         res = self.solver.solve(
-            atoms, potential=psi, total_charge=self.total_charge, guess=guess
+            atoms,
+            potential=psi,
+            total_charge=self.total_charge,
+            groups=self.qeq.groups(atoms),
+            guess=guess,
         )
         self.guess = res.charges.copy()
 

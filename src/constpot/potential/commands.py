@@ -158,6 +158,17 @@ def _qeq_accuracy(config: dict) -> float:
     return float((config.get("qeq") or {}).get("accuracy", 1e-6))
 
 
+def _molecule_charges(config: dict) -> dict:
+    """``train.molecule_charges``: molecule name -> fixed total charge, e."""
+    value = (config.get("train") or {}).get("molecule_charges") or {}
+    if not isinstance(value, dict):
+        raise ValueError(
+            "train.molecule_charges must be a mapping of molecule name to charge "
+            f"(e), e.g. {{EC: 0, PF6: -1}}; got {value!r}"
+        )
+    return value
+
+
 def _names(names, n: int) -> list[str]:
     if names is None:
         return [f"seed{k}" for k in range(n)]
@@ -190,9 +201,14 @@ def _run_qeq_table(args) -> int:
     from .settings import QEqSettings
 
     config = load_config(args.config, "qeq")
-    settings = QEqSettings(accuracy=_qeq_accuracy(config), source="paper")
+    settings = QEqSettings(
+        accuracy=_qeq_accuracy(config),
+        source="paper",
+        molecule_charges=_molecule_charges(config),
+    )
     settings.write(args.out)
-    print(f"wrote the paper's QEq table to {args.out}")
+    held = settings.molecule_charges or "none"
+    print(f"wrote the paper's QEq table to {args.out} (molecule charges: {held})")
     return 0
 
 
@@ -208,7 +224,11 @@ def _run_fit_qeq(args) -> int:
         raise ValueError(f"train.fit: unknown key(s) {sorted(unknown)}")
     frames = _read_dataset(args.dataset)
     split = read_split(args.split)
-    start = QEqSettings(accuracy=_qeq_accuracy(config), source="paper")
+    start = QEqSettings(
+        accuracy=_qeq_accuracy(config),
+        source="paper",
+        molecule_charges=_molecule_charges(config),
+    )
     fit = fit_qeq(
         frames,
         start,

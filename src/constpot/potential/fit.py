@@ -105,37 +105,56 @@ class QEqFit:
 
 
 class _Frame:
-    """One frame's fixed data: element indices, kG, total charge, reference."""
+    """One frame's fixed data: element indices, kG, constraints, reference."""
 
-    def __init__(self, atoms: Atoms, index: int, params, elements, accuracy):
+    def __init__(self, atoms: Atoms, index: int, settings, elements):
         symbols = atoms.get_chemical_symbols()
-        _, _, sigma = params.per_atom(symbols)
+        _, _, sigma = settings.params.per_atom(symbols)
         q_ref = _reference_charges(atoms, index)
         op = GaussianEwald(
             atoms.positions,
             atoms.cell.array,
             sigma,
             slab=False,
-            accuracy=accuracy,
+            accuracy=settings.accuracy,
             kspace="ewald",
         )
         self.kg = op.matrix().detach()
         self.types = torch.as_tensor([elements.index(s) for s in symbols])
-        self.total = float(atoms.info.get("total_charge", 0.0))
+        n = len(symbols)
+        # constraint rows C q = d: the total charge, then one row per molecule
+        # held at its charge (the QEq settings' molecule_charges); the total
+        # row is dropped when the molecules cover every atom (it is their sum)
+        try:
+            groups = settings.groups(atoms) or []
+        except ValueError as err:
+            raise ValueError(f"frame {index}: {err}") from None
+        rows, rhs = [], []
+        covered = np.zeros(n, bool)
+        for idx, total in groups:
+            row = np.zeros(n)
+            row[idx] = 1.0
+            rows.append(row)
+            rhs.append(total)
+            covered[idx] = True
+        if not covered.all():
+            rows.insert(0, np.ones(n))
+            rhs.insert(0, float(atoms.info.get("total_charge", 0.0)))
+        self.c = torch.as_tensor(np.array(rows), dtype=torch.float64)
+        self.d = torch.as_tensor(rhs, dtype=torch.float64)
         self.q_ref = torch.as_tensor(q_ref, dtype=torch.float64)
         self.symbols = np.asarray(symbols)
 
     def solve(self, chi: torch.Tensor, hardness: torch.Tensor) -> torch.Tensor:
-        n = len(self.types)
+        n, m = len(self.types), len(self.d)
         a = self.kg + torch.diag(hardness[self.types])
-        ones = torch.ones((n, 1), dtype=a.dtype)
         kkt = torch.cat(
             [
-                torch.cat([a, ones], dim=1),
-                torch.cat([ones.T, torch.zeros((1, 1), dtype=a.dtype)], dim=1),
+                torch.cat([a, self.c.T], dim=1),
+                torch.cat([self.c, torch.zeros((m, m), dtype=a.dtype)], dim=1),
             ]
         )
-        rhs = torch.cat([-chi[self.types], torch.tensor([self.total], dtype=a.dtype)])
+        rhs = torch.cat([-chi[self.types], self.d])
         return torch.linalg.solve(kkt, rhs)[:n]
 
 
@@ -216,10 +235,7 @@ def fit_qeq(
     missing = [e for e in present if e not in params]
     if missing:
         raise ValueError(f"fit_qeq: no starting QEq parameters for {missing}")
-    data = {
-        i: _Frame(frames[i], i, params, elements, settings.accuracy)
-        for i in (*train, *held_out)
-    }
+    data = {i: _Frame(frames[i], i, settings, elements) for i in (*train, *held_out)}
     chi0 = torch.tensor([params[e][0] for e in elements], dtype=torch.float64)
     j0 = torch.tensor([params[e][1] for e in elements], dtype=torch.float64)
     if torch.any(j0 <= J_MIN_EV):
@@ -273,7 +289,10 @@ def fit_qeq(
         for k, e in enumerate(elements)
     }
     fitted = QEqSettings(
-        params=QEqParameters(table), accuracy=settings.accuracy, source="fit"
+        params=QEqParameters(table),
+        accuracy=settings.accuracy,
+        source="fit",
+        molecule_charges=settings.molecule_charges,
     )
     rmse = []
     for split, idx in (("train", train), ("held_out", held_out)):

@@ -2,9 +2,20 @@
 
 The short-range network learns E_ref − E_QEq, so it is only meaningful together
 with the QEq model that was subtracted. :class:`QEqSettings` is that model: the
-element table (χ, J, σ) and the Ewald accuracy. It is written as JSON next to
-the targets and the trained models, and :class:`~constpot.potential.HybridCalculator`
+element table (χ, J, σ), the Ewald accuracy and the molecules whose total
+charge is held at its formal value. It is written as JSON next to the targets
+and the trained models, and :class:`~constpot.potential.HybridCalculator`
 refuses a model whose saved settings differ from the ones it is given.
+
+Molecule charges. With only a total-charge constraint QEq moves charge between
+distant molecules (its known long-range charge-transfer artefact: every EC of
+a Li | EC contact takes −0.6 e, where GFN1-xTB's Mulliken charges give
++0.05 e). That energy, ~140 meV/atom in such frames, is not a function of any
+atom's neighbourhood, so E_ref − E_QEq becomes unlearnable by a local model.
+``molecule_charges`` (e.g. ``{"EC": 0, "DMC": 0, "PF6": -1}``) adds one
+constraint per molecule of those names (atoms grouped by the per-atom arrays
+``molecule`` and ``mol_id`` that :mod:`constpot.build` writes); every other
+atom (metal, SEI, Li⁺) stays free, so Li⁺ can still be reduced at the anode.
 
 Geometry (3D or slab), solver method, tolerance and device are not part of the
 model: labelled frames are 3D periodic, interfaces are slabs, and both use the
@@ -15,10 +26,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+from ase import Atoms
+
 from ..io import atomic_path
+from ..keys import MOL_ID, MOLECULE
 from ..qeq import ChargeSolver, QEqParameters
 
 __all__ = ["QEqSettings"]
@@ -41,11 +57,15 @@ class QEqSettings:
     source : str
         Where the table came from ("paper", "fit", a file name); provenance
         only, not compared.
+    molecule_charges : mapping of str to float, e
+        Molecule name -> total charge held fixed for every molecule of that
+        name (see the module docstring); empty: one total-charge constraint.
     """
 
     params: QEqParameters = field(default_factory=QEqParameters.paper)
     accuracy: float = 1e-6
     source: str = "paper"
+    molecule_charges: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.params, QEqParameters):
@@ -54,6 +74,74 @@ class QEqSettings:
             raise ValueError(
                 f"QEqSettings.accuracy must be in (0, 1), got {self.accuracy}"
             )
+        if not isinstance(self.molecule_charges, Mapping):
+            raise TypeError(
+                "QEqSettings.molecule_charges must be a mapping of molecule name "
+                f"to charge (e), got {type(self.molecule_charges).__name__}"
+            )
+        clean = {}
+        for name, charge in self.molecule_charges.items():
+            try:
+                clean[str(name)] = float(charge)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"molecule_charges[{name!r}]: charge must be a number (e), "
+                    f"got {charge!r}"
+                ) from None
+        object.__setattr__(self, "molecule_charges", dict(sorted(clean.items())))
+
+    # ------------------------------------------------------------------ groups
+    def groups(self, atoms: Atoms) -> list[tuple[np.ndarray, float]] | None:
+        """Charge groups of ``atoms``: ``(indices, total_e)`` per molecule.
+
+        One group per ``mol_id`` whose ``molecule`` name is a key of
+        :attr:`molecule_charges`; the format of ``ChargeSolver.solve(groups=)``.
+        ``None`` when :attr:`molecule_charges` is empty or no atom matches.
+
+        Raises
+        ------
+        ValueError
+            ``molecule_charges`` is set but ``atoms`` lacks the ``molecule`` or
+            ``mol_id`` array, or a molecule's atoms carry two names.
+        """
+        if not self.molecule_charges:
+            return None
+        missing = [k for k in (MOLECULE, MOL_ID) if k not in atoms.arrays]
+        if missing:
+            raise ValueError(
+                "the QEq settings hold the charge of molecules "
+                f"{', '.join(self.molecule_charges)} fixed, but the atoms have no "
+                f"per-atom array(s) {', '.join(repr(k) for k in missing)} (structures "
+                "from constpot.build carry them; set them, or use settings with "
+                "molecule_charges = {})"
+            )
+        names = np.asarray(atoms.arrays[MOLECULE]).astype(str)
+        mol_id = np.asarray(atoms.arrays[MOL_ID], dtype=np.int64)
+        selected = np.isin(names, list(self.molecule_charges)) & (mol_id >= 0)
+        if not selected.any():
+            return None
+        # every atom of a selected molecule must be selected, under one name
+        stray = np.flatnonzero(np.isin(mol_id, mol_id[selected]) & ~selected)
+        if stray.size:
+            m = int(mol_id[stray[0]])
+            raise ValueError(
+                f"mol_id {m} (atom index {int(stray[0])}) mixes molecule names "
+                f"{sorted(set(names[mol_id == m]))}"
+            )
+        atoms_sel = np.flatnonzero(selected)
+        order = np.argsort(mol_id[atoms_sel], kind="stable")
+        atoms_sel = atoms_sel[order]
+        starts = np.flatnonzero(np.diff(mol_id[atoms_sel], prepend=-2))
+        out = []
+        for idx in np.split(atoms_sel, starts[1:]):
+            kinds = sorted(set(names[idx]))
+            if len(kinds) != 1:
+                raise ValueError(
+                    f"mol_id {int(mol_id[idx[0]])} (atom index {int(idx[0])}) "
+                    f"mixes molecule names {kinds}"
+                )
+            out.append((idx, self.molecule_charges[names[idx[0]]]))
+        return out or None
 
     # ------------------------------------------------------------------ solver
     def solver(
@@ -82,6 +170,7 @@ class QEqSettings:
             "params": self.params.todict(),
             "accuracy": self.accuracy,
             "source": self.source,
+            "molecule_charges": dict(self.molecule_charges),
         }
 
     @classmethod
@@ -92,6 +181,7 @@ class QEqSettings:
             params=QEqParameters(data["params"]),
             accuracy=float(data.get("accuracy", 1e-6)),
             source=str(data.get("source", origin)),
+            molecule_charges=data.get("molecule_charges") or {},
         )
 
     def write(self, path: str | os.PathLike) -> Path:
@@ -127,6 +217,11 @@ class QEqSettings:
                     out.append(f"{el} {name}: {a} vs {b}")
         if abs(self.accuracy - other.accuracy) > _RTOL * self.accuracy:
             out.append(f"accuracy: {self.accuracy} vs {other.accuracy}")
+        if self.molecule_charges != other.molecule_charges:
+            out.append(
+                f"molecule_charges: {self.molecule_charges or '{}'} vs "
+                f"{other.molecule_charges or '{}'}"
+            )
         return out
 
     def check_compatible(self, other: QEqSettings, what: str = "model") -> None:

@@ -11,7 +11,9 @@ residual of each labelled frame,
 
 where :math:`q^*` minimises :math:`E_\\mathrm{QEq}` at the frame's total charge
 (constant charge: no electrode potentials; Hu et al., Nat. Commun. 16, 7379
-(2025), doi:10.1038/s41467-025-62824-5, Methods). :math:`\\mathbf F_\\mathrm{QEq}`
+(2025), doi:10.1038/s41467-025-62824-5, Methods) and, when the settings name
+``molecule_charges``, at each such molecule's total charge
+(:meth:`QEqSettings.groups`). :math:`\\mathbf F_\\mathrm{QEq}`
 are the Hellmann–Feynman forces at :math:`q^*`, which equal the total derivative
 because the charge constraint does not depend on the positions. Labelled frames
 are 3D periodic, so the Ewald sum is the fully periodic one (``slab=False``).
@@ -139,8 +141,8 @@ def qeq_targets(
         e_ref, f_ref, stress, q_ref = _reference(frame, index)
         total = float(frame.info.get(TOTAL_CHARGE, 0.0))
         try:
-            res = solver.solve(frame, total_charge=total)
-        except (QEqSetupError, ConvergenceError) as err:
+            res = solver.solve(frame, total_charge=total, groups=settings.groups(frame))
+        except (QEqSetupError, ConvergenceError, ValueError) as err:
             raise ValueError(f"frame {index}: QEq failed: {err}") from err
         target = Atoms(
             numbers=frame.numbers,
