@@ -173,3 +173,26 @@ def test_missing_arrays_and_mixed_molecules_are_named():
         held.groups(mixed)
     with pytest.raises(ValueError, match="molecule_charges\\['EC'\\]"):
         QEqSettings(molecule_charges={"EC": "neutral"})
+
+
+@pytest.mark.cuda
+def test_cuda_groups_match_cpu():
+    """CG with molecule constraints on the GPU gives the CPU's charges and forces."""
+    results = {}
+    for device in ("cpu", "cuda"):
+        atoms = _cell(vacuum_A=12.0)
+        labels = np.zeros(len(atoms), int)
+        labels[atoms.arrays[MOLECULE] == "-"] = ANODE
+        atoms.arrays[ELECTRODE] = labels
+        atoms.calc = HybridCalculator(
+            None,
+            qeq=QEqSettings(molecule_charges=CHARGES),
+            anode_potential_V=-3.0,
+            method="cg",
+            tol=1e-10,
+            device=device,
+        )
+        results[device] = (atoms.get_forces(), atoms.get_charges())
+        assert _sums(atoms, results[device][1])["EC"] == pytest.approx(0, abs=1e-8)
+    np.testing.assert_allclose(results["cuda"][0], results["cpu"][0], atol=1e-7)
+    np.testing.assert_allclose(results["cuda"][1], results["cpu"][1], atol=1e-8)
