@@ -72,7 +72,9 @@ class HybridCalculator(Calculator):
         A sequence is an ensemble: its mean is used, and the force deviation
         max_i std_m |F_i^m| is reported. None: QEq only.
     qeq : QEqSettings, path to its JSON, or None
-        QEq parameters; None means the paper's table.
+        QEq parameters; None means the paper's table. When the settings hold
+        ``molecule_charges``, every call constrains those molecules (from the
+        atoms' ``molecule``/``mol_id`` arrays, which must then be present).
     slab : bool
         Slab geometry (x, y periodic, normal z, Yeh–Berkowitz correction).
     method, tol, device : see :class:`constpot.qeq.ChargeSolver`.
