@@ -72,9 +72,9 @@ SPLITS = ("train", "val", "test")
 #: ~110 frames in batches of 2 take ~3.5 min on one core, and ``max_minutes``
 #: stops a slower machine at 4.5 min with the best checkpoint so far; energy
 #: weight 10, which puts the per-atom energy MSE (eV²) on a par with the force
-#: MSE (eV²/Å²) in the loss: on the demo set it lowers the held-out energy MAE
-#: from 34 to 29 meV/atom and raises the force MAE from 99 to 127 meV/Å, inside
-#: the 150 meV/Å target). ``paper``: a
+#: MSE (eV²/Å²) in the loss: on the demo set (one model, clusters left out) it
+#: lowers the held-out energy MAE from 34 to 29 meV/atom and raises the force
+#: MAE from 99 to 127 meV/Å, inside the 150 meV/Å target). ``paper``: a
 #: production NequIP (four layers, l=2, 64 features, float32 on a GPU), the
 #: size of NequIP's "M" foundation preset at a quarter of the width, meant to
 #: reach ~1–2 meV/atom and ~30–50 meV/Å on DFT data of this kind.
