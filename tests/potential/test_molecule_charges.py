@@ -8,6 +8,7 @@ at 0 and PF6 at −1 while the metal and Li⁺ stay free.
 
 import numpy as np
 import pytest
+import torch
 from ase import Atoms
 from ase.build import bcc100
 from ase.calculators.lj import LennardJones
@@ -86,8 +87,6 @@ def test_fit_kkt_solve_equals_the_charge_solver_with_groups():
     frame = _Frame(atoms, 0, held, elements)
     chi = np.array([held.params[e][0] for e in elements])
     j = np.array([held.params[e][1] for e in elements])
-    import torch
-
     q_fit = frame.solve(torch.as_tensor(chi), torch.as_tensor(j)).numpy()
     q_ref = (
         held.solver(slab=False, method="dense")

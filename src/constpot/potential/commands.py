@@ -51,7 +51,11 @@ def register(sub) -> None:
         "qeq-table",
         help="write the paper's QEq table as QEq settings JSON",
     )
-    p.add_argument("config", help="YAML config with `qeq:` (accuracy)")
+    p.add_argument(
+        "config",
+        help="YAML config with `qeq:` (accuracy) and optionally "
+        "`train.molecule_charges`",
+    )
     p.add_argument("--out", required=True, help="QEq settings JSON")
     p.set_defaults(func=_run_qeq_table)
 
