@@ -4,8 +4,11 @@ Facts checked: in bcc Li (a = 3.51 Å) every atom has 8 nearest neighbours at
 √3a/2 = 3.04 Å and the next shell at a = 3.51 Å lies just beyond the paper's
 3.5 Å cutoff, so bulk Li is metallic (≥ 8) while a (100) surface atom, with
 4 neighbours in the layer below only, is not; membership is strict in the
-cutoff; lower/upper halves map to anode/counter; the geometry helpers keep
-distances and put the normal on z.
+cutoff; the lower/upper slab is the anode/counter electrode wherever the stack
+sits in the cell (split by gaps along z, not by the cell midpoint), a single
+slab is the anode, frozen non-Li atoms are never members, and constant
+potential refuses empty electrodes; the geometry helpers keep distances and
+put the normal on z.
 """
 
 from __future__ import annotations
@@ -269,3 +272,182 @@ def test_ionic_li_excluded_when_asked():
     )
     with pytest.raises(QEqSetupError, match="bond_cutoff"):
         metallic_li(lif, exclude_bonded_to=("F",), bond_cutoff=0.0)
+
+
+# ------------------------------------------------ electrodes by structure
+def _bulk_layers(layer):
+    """Members of the two_slabs fixture without ``always``: layers 1–4, 7–10."""
+    lower = (layer >= 1) & (layer <= N_LAYERS - 2)
+    upper = (layer >= N_LAYERS + 1) & (layer <= 2 * N_LAYERS - 2)
+    return lower, upper
+
+
+def _shifted(atoms, shift):
+    """Rigid shift along z by ``shift`` Å, wrapped back into the cell."""
+    out = atoms.copy()
+    out.positions[:, 2] = (out.positions[:, 2] + shift) % out.cell[2, 2]
+    return out
+
+
+@pytest.mark.parametrize("shift", [-12.0, -5.0, 0.0, 8.0, 14.0, 20.0, 30.0])
+def test_electrodes_follow_the_structure_not_the_cell_midpoint(two_slabs, shift):
+    """Any rigid shift along z keeps the two slabs as the two electrodes.
+
+    The cell is 52.55 Å long, the slabs' centres 23.8 Å apart. The shifts put
+    both slabs in one half of the cell (8, 14 Å: the midpoint rule gave 0
+    counter atoms), a slab across the periodic boundary (−12, 30 Å) or the
+    upper slab's centre below the lower one's (20, 30 Å). Each electrode keeps
+    its 36 bulk atoms (4 layers × 9); the anode is the slab whose centre,
+    wrapped into the cell, is lower.
+    """
+    atoms, layer = two_slabs
+    moved = _shifted(atoms, shift)
+    labels = metallic_li(moved)
+    lower, upper = _bulk_layers(layer)
+    length = atoms.cell[2, 2]
+    centre = {
+        k: (atoms.positions[mask, 2].mean() + shift) % length
+        for k, mask in (("lower", lower), ("upper", upper))
+    }
+    anode, counter = (
+        (lower, upper) if centre["lower"] < centre["upper"] else (upper, lower)
+    )
+    assert np.all(labels[anode] == ANODE)
+    assert np.all(labels[counter] == COUNTER)
+    assert np.all(labels[~(lower | upper)] == NOT_ELECTRODE)
+    assert np.count_nonzero(labels == ANODE) == 36
+    assert np.count_nonzero(labels == COUNTER) == 36
+
+
+def test_stack_off_centre_in_a_long_cell(two_slabs):
+    """The issue's case: the stack in the lower half of a doubled cell.
+
+    The midpoint rule labelled both slabs anode; by structure the lower slab
+    is the anode and the upper the counter electrode, as in the centred cell.
+    """
+    atoms, _ = two_slabs
+    long = atoms.copy()
+    long.cell[2, 2] *= 2.0
+    assert long.positions[:, 2].max() < 0.5 * long.cell[2, 2]  # the premise
+    np.testing.assert_array_equal(metallic_li(long), metallic_li(atoms))
+
+
+@pytest.mark.parametrize("shift", [0.0, 25.0, 45.0])
+def test_single_slab_is_the_anode(two_slabs, shift):
+    """One metal slab is one electrode, the anode, wherever it sits.
+
+    The midpoint rule split it, or called it the counter electrode when in the
+    upper half (shift 25 Å) — a slab across the boundary (45 Å) is still one.
+    """
+    atoms, layer = two_slabs
+    single = _shifted(atoms[layer < N_LAYERS], shift)
+    labels = metallic_li(single, always=layer[layer < N_LAYERS] == 0)
+    inner = layer[layer < N_LAYERS]
+    assert np.all(labels[(inner >= 0) & (inner <= N_LAYERS - 2)] == ANODE)
+    assert np.all(labels[inner == N_LAYERS - 1] == NOT_ELECTRODE)
+    assert not np.any(labels == COUNTER)
+
+
+def test_non_periodic_z_gives_the_same_electrodes(two_slabs):
+    """ASE's slab pbc=(True, True, False) keeps x, y periodic for the rule.
+
+    The neighbour list is periodic per axis (the old all-or-nothing choice
+    made a (T, T, F) slab non-periodic in x and y: no atom had 8 neighbours).
+    With 20 Å of vacuum there is no bond across z, so the labels equal those
+    of the fully periodic cell; also with no third cell vector at all.
+    """
+    atoms, _ = two_slabs
+    slab = atoms.copy()
+    slab.pbc = (True, True, False)
+    np.testing.assert_array_equal(metallic_li(slab), metallic_li(atoms))
+    slab.cell[2] = 0.0
+    np.testing.assert_array_equal(metallic_li(slab), metallic_li(atoms))
+
+
+@pytest.mark.parametrize("nearer", ["lower", "upper"])
+def test_detached_metal_joins_the_nearer_electrode(two_slabs, nearer):
+    """A metallic layer between the electrodes joins the nearer one.
+
+    A 3-layer bcc(100) film (its middle 9 atoms have 8 neighbours) 5 Å from
+    one slab's inner surface and 7.25 Å from the other's: it is neither of the
+    two largest layers (36 members each), so it joins the nearer electrode.
+    """
+    atoms, layer = two_slabs
+    film = bcc100("Li", size=(N_LATERAL, N_LATERAL, 3), a=LI_BCC_A, orthogonal=True)
+    top_of_lower = atoms.positions[layer == N_LAYERS - 1, 2].max()
+    bottom_of_upper = atoms.positions[layer == N_LAYERS, 2].min()
+    z = film.positions[:, 2] - film.positions[:, 2].min()
+    if nearer == "lower":
+        film.positions[:, 2] = top_of_lower + 5.0 + z
+    else:
+        film.positions[:, 2] = bottom_of_upper - 5.0 - z.max() + z
+    system = atoms[layer >= 0] + film
+    labels = metallic_li(system)
+    n = len(atoms) - 1
+    middle = n + np.flatnonzero(np.isclose(z, z.max() / 2))
+    expected = ANODE if nearer == "lower" else COUNTER
+    assert middle.size == 9
+    assert np.all(labels[middle] == expected)
+    lower, upper = _bulk_layers(layer[layer >= 0])
+    assert np.all(labels[:n][lower] == ANODE)
+    assert np.all(labels[:n][upper] == COUNTER)
+    assert np.count_nonzero(labels == expected) == 36 + 9
+
+
+@pytest.mark.parametrize("form", ["indices", "mask"])
+def test_frozen_non_metal_atoms_are_never_members(two_slabs, form):
+    """Frozen C, H, O, P, F in ``always`` stay out of the electrodes.
+
+    The outer layers are frozen; five of layer 0's Li become C, H, O, P, F
+    and the gap atom becomes O, all frozen. Only the frozen Li are members.
+    """
+    atoms, layer = two_slabs
+    atoms = atoms.copy()
+    outer0 = np.flatnonzero(layer == 0)
+    for i, symbol in zip(outer0[:5], "CHOPF", strict=True):
+        atoms.symbols[i] = symbol
+    gap = int(np.flatnonzero(layer == -1)[0])
+    atoms.symbols[gap] = "O"
+    frozen = np.isin(layer, [-1, 0, 2 * N_LAYERS - 1])
+    always = np.flatnonzero(frozen) if form == "indices" else frozen
+    labels = metallic_li(atoms, always=always)
+    non_metal = ~(atoms.symbols == "Li")
+    assert non_metal.sum() == 6
+    assert np.all(labels[non_metal] == NOT_ELECTRODE)
+    assert np.all(labels[frozen & ~non_metal & (layer == 0)] == ANODE)
+    assert np.all(labels[layer == 2 * N_LAYERS - 1] == COUNTER)
+
+
+# -------------------------------------------- constant potential needs atoms
+def test_constant_potential_refuses_empty_electrodes(two_slabs):
+    """No member at all, or an empty electrode at ψ ≠ 0, is a setup error.
+
+    The issue's case: a single Li slab at the paper's −6/+2 V held half the
+    slab 8 V from the other half; now it is the anode and the counter
+    potential is refused, naming the counter electrode. An empty electrode
+    at 0 V is allowed (one electrode held at ψ against the electrolyte).
+    """
+    atoms, layer = two_slabs
+    single = atoms[layer < N_LAYERS]
+    labels = metallic_li(single)
+    with pytest.raises(
+        QEqSetupError, match=r"counter_potential_V = 2 V, but the counter electrode"
+    ):
+        electrode_potentials(labels, -6.0, 2.0)
+    psi = electrode_potentials(labels, -6.0, 0.0)
+    np.testing.assert_array_equal(psi, np.where(labels == ANODE, -6.0, 0.0))
+    only_counter = np.where(labels == ANODE, COUNTER, NOT_ELECTRODE)
+    with pytest.raises(QEqSetupError, match=r"anode_potential_V = -6 V.*anode"):
+        electrode_potentials(only_counter, -6.0, 2.0)
+    with pytest.raises(QEqSetupError, match="no atom is labelled anode or counter"):
+        electrode_potentials(np.zeros(len(single), int), -6.0, 2.0)
+    with pytest.raises(QEqSetupError, match="no atom is labelled anode or counter"):
+        electrode_potentials(np.zeros(len(single), int))
+
+
+@pytest.mark.parametrize("name", ["anode_potential_V", "counter_potential_V"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_electrode_potentials_must_be_finite(name, value):
+    labels = np.array([ANODE, COUNTER, NOT_ELECTRODE])
+    with pytest.raises(QEqSetupError, match=rf"{name} must be a finite number"):
+        electrode_potentials(labels, **{name: value})

@@ -29,11 +29,22 @@ preconditioned conjugate gradient (Gould, Hribar & Nocedal, SIAM J. Sci. Comput.
 The residual reported (and compared with ``tol``) is the relative KKT residual
 ‖∇Ω − Cᵀλ‖ / ‖∇Ω − Cᵀλ‖₀ where the reference ₀ is taken at the cold start (the
 minimum-norm feasible charges), so it does not depend on the initial guess and a
-warm start can only help.
+warm start can only help. When the cold start is already stationary to rounding
+(‖∇Ω − Cᵀλ‖₀ ≤ 100 ε ‖∇Ω‖₀, ε the machine epsilon of ``dtype``; e.g. a
+single-element cell at zero total charge, where q = 0 by symmetry) the
+reference is ‖∇Ω‖₀ instead, and the cold start is returned as converged.
+
+Accuracy is checked on the true residual, recomputed from the final charges,
+for both methods: CG, whose recursively updated residual drifts from the true
+one in low precision, restarts from the true residual (at most
+``_RESTARTS`` times) and raises :class:`ConvergenceError` with the residual
+reached if it still exceeds ``tol``; so does the dense solve. ``tol`` itself
+must be at least 100 ε (2.2e-14 in float64, 1.2e-5 in float32).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +59,17 @@ from .params import QEqParameters
 from .precondition import LongRangePreconditioner
 
 __all__ = ["ChargeResult", "ChargeSolver"]
+
+#: Rounding allowance, in machine epsilons of the solver's dtype: the smallest
+#: ``tol`` accepted, and the relative size below which the cold start's
+#: projected gradient is rounding (the cold start is then the solution).
+_ROUNDING_EPS = 100.0
+#: Restarts of CG from the true residual when the recursive one drifted.
+_RESTARTS = 3
+#: |q| (e) above which a solved charge is reported as implausible. Measured on
+#: the released example cell (3070 atoms, paper table): every |q| < 0.95 e at
+#: the paper's −6/+2 V; at ±50 V 430 atoms exceed 2 e (up to 5.5 e).
+_IMPLAUSIBLE_CHARGE_E = 2.0
 
 
 @dataclass
@@ -168,13 +190,17 @@ class ChargeSolver:
         Element table; default :meth:`QEqParameters.paper`.
     slab : bool
         x, y periodic with surface normal z (Yeh–Berkowitz correction in the
-        cell as given). A warning is issued when the vacuum along z is thinner
-        than the slab (the 2D limit needs ≥ 2× the thickness; see
+        cell as given). The atoms' ``pbc`` may be all True or ASE's slab
+        ``(True, True, False)``; either way the cell's third vector sets L_z.
+        A warning is issued when the vacuum along z is thinner than the slab
+        (the 2D limit needs ≥ 2× the thickness; see
         :func:`constpot.qeq.pad_vacuum`).
     method : {"cg", "dense"}
         Matrix-free projected preconditioned CG, or dense bordered solve.
     tol : float
-        Relative KKT residual at which CG stops (see module docstring).
+        Relative KKT residual at which CG stops, and which either method's
+        result must reach (see module docstring); at least 100 machine
+        epsilons of ``dtype``.
     device : {"cpu", "cuda", "auto"}
     accuracy : float
         Ewald/PME target accuracy (torch-pme error-bound units, see
@@ -192,7 +218,8 @@ class ChargeSolver:
     compute_forces : bool
         Whether :meth:`solve` returns forces.
     dtype : torch.dtype
-        float64 by default.
+        float64 by default. float32 reaches a relative residual of about 1e-5
+        at best; ``tol`` below 100 ε (1.2e-5) is refused.
 
     Examples
     --------
@@ -234,6 +261,15 @@ class ChargeSolver:
             )
         if max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a torch floating dtype, got {dtype!r}")
+        min_tol = _ROUNDING_EPS * torch.finfo(dtype).eps
+        if tol < min_tol:
+            raise ValueError(
+                f"tol = {tol:g} is below what {dtype} arithmetic can reach "
+                f"(tol >= {min_tol:.2g}, 100 machine epsilons); use "
+                "dtype=torch.float64 or a larger tol"
+            )
         self.params = params
         self.slab = bool(slab)
         self.method = method
@@ -306,19 +342,30 @@ class ChargeSolver:
         Raises
         ------
         QEqSetupError
-            Unknown elements, bad shapes, overlapping atoms, atoms outside a
-            slab cell, inconsistent or missing charge constraints.
+            Unknown elements, bad shapes, non-finite inputs (the message names
+            the argument), overlapping atoms, atoms outside a slab cell, a free
+            point charge without hardness, inconsistent or missing charge
+            constraints.
         ConvergenceError
-            CG did not reach ``tol`` within ``max_iter`` iterations, or the
-            charge Hessian is not positive definite on the constraint space.
+            The result misses ``tol``: CG did not reach it within ``max_iter``
+            iterations, or rounding keeps the true residual above it (CG or
+            dense), or the charge Hessian is not positive definite on the
+            constraint space.
+
+        Warns
+        -----
+        UserWarning
+            A solved (not fixed) charge beyond ±2 e: implausible for any
+            element of the table, typical of applied potentials of tens of
+            volts.
         """
         n = len(atoms)
         if n == 0:
             raise QEqSetupError("atoms is empty")
-        if not np.all(atoms.pbc):
+        _check_pbc(atoms, self.slab)
+        if total_charge is not None and not np.isfinite(total_charge):
             raise QEqSetupError(
-                f"constpot.qeq needs a periodic cell (pbc all True, got "
-                f"{atoms.pbc.tolist()}); for slabs set slab=True and keep pbc on"
+                f"total_charge must be a finite number of e or None, got {total_charge}"
             )
         dev, dt = self.device, self.dtype
         chi_a, j_a, sig_a = self.params.per_atom(atoms.get_chemical_symbols())
@@ -327,17 +374,28 @@ class ChargeSolver:
         sig_a = _override(sig_a, sigma, "sigma", n)
         if np.any(j_a < 0) or np.any(sig_a < 0):
             raise QEqSetupError("hardness and sigma overrides must be >= 0")
-        bad = np.flatnonzero((j_a <= 0) & (sig_a <= 0))
-        if bad.size:
-            raise QEqSetupError(
-                f"atom index {int(bad[0])}: a point charge (sigma = 0) needs a "
-                "hardness J > 0, otherwise the charge Hessian is not positive"
-            )
         psi = np.zeros(n) if potential is None else _per_atom(potential, "potential", n)
         fixed_mask = (
             np.zeros(n, bool) if fixed is None else _per_atom(fixed, "fixed", n, bool)
         )
-        q_fixed_all = np.where(fixed_mask, atoms.get_initial_charges(), 0.0)
+        # A fixed atom's hardness never enters the solve: only free point
+        # charges need J > 0 (their Hessian diagonal is J alone).
+        bad = np.flatnonzero(~fixed_mask & (j_a <= 0) & (sig_a <= 0))
+        if bad.size:
+            raise QEqSetupError(
+                f"atom index {int(bad[0])}: a free point charge (sigma = 0) needs a "
+                "hardness J > 0, otherwise the charge Hessian is not positive; "
+                "fix its charge (fixed=...) or give it a width or a hardness"
+            )
+        initial = atoms.get_initial_charges()
+        q_fixed_all = np.where(fixed_mask, initial, 0.0)
+        if not np.all(np.isfinite(q_fixed_all)):
+            i = int(np.flatnonzero(~np.isfinite(q_fixed_all))[0])
+            raise QEqSetupError(
+                f"fixed atom index {i} has a non-finite initial charge "
+                f"({initial[i]}); fixed charges are read from "
+                "atoms.get_initial_charges()"
+            )
         labels, targets = _group_labels(atoms, groups, n)
 
         positions = atoms.get_positions()
@@ -370,7 +428,8 @@ class ChargeSolver:
 
         iterations, lam = 0, torch.zeros(cons.m, dtype=dt, device=dev)
         resid = 0.0
-        q_free = torch.zeros(0, dtype=dt, device=dev)
+        q = q_fix.clone()
+        phi = None
         if len(free):
             proj = _Projection(
                 cons, self._preconditioner(op, free_t, j_free), len(free_t), b
@@ -383,15 +442,34 @@ class ChargeSolver:
                 q_free, lam, iterations = self._cg(
                     op, free_t, j_free, b, cons, d, g, proj, ref, cold
                 )
-
-        q = q_fix.clone()
-        q[free_t] = q_free
-        phi = op.potential(q)
-        if len(free):
-            # KKT residual of the final charges, relative to the cold start.
-            resid = self._relative_residual(free_t, j_free, c0, q_free, phi, proj, ref)
+            # Accuracy is that of the true KKT residual of the final charges
+            # (relative to the cold start); CG restarts from it when its
+            # recursively updated residual drifted (rounding, float32).
+            for restart in range(_RESTARTS + 1):
+                q[free_t] = q_free
+                phi = op.potential(q)
+                resid = self._relative_residual(
+                    free_t, j_free, c0, q_free, phi, proj, ref
+                )
+                if resid <= self.tol or self.method == "dense" or restart == _RESTARTS:
+                    break
+                q_free, lam, iterations = self._cg(
+                    op, free_t, j_free, b, cons, d, q_free, proj, ref, cold, iterations
+                )
+            if not resid <= self.tol:
+                raise ConvergenceError(
+                    f"{self.method} charge solve reached a true relative residual "
+                    f"{resid:.3e} > tol {self.tol:g} ({iterations} iterations, "
+                    f"{len(free)} free atoms, {dt}): rounding limits the accuracy; "
+                    "use dtype=torch.float64 or a larger tol",
+                    iterations=iterations,
+                    residual=resid,
+                )
+        if phi is None:
+            phi = op.potential(q)
 
         qn = q.cpu().numpy()
+        _warn_implausible(qn, free, atoms)
         e_site = float(np.sum(chi_a * qn + 0.5 * j_a * qn**2))
         energy = e_site + 0.5 * float(torch.dot(q, phi))
         forces = op.forces(q).cpu().numpy() if self.compute_forces else None
@@ -438,7 +516,12 @@ class ChargeSolver:
         dinv = 1.0 / torch.where(diag > 0, diag, fallback)
         return lambda r: dinv * r if r.ndim == 1 else dinv.unsqueeze(1) * r
 
-    def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref, cold):
+    def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref, cold, it=0):
+        """Projected preconditioned CG from ``guess`` (or the cold start).
+
+        ``it`` counts iterations already spent (restarts); ``max_iter`` bounds
+        the total. Returns the free charges, the multipliers λ and the total.
+        """
         nf = len(free_t)
         if guess is None:
             x, r = cold  # the reference point is the cold start
@@ -455,7 +538,6 @@ class ChargeSolver:
         res = float(torch.linalg.norm(g)) / ref
         p = -z
         rz = torch.dot(r, z)
-        it = 0
         while res > self.tol:
             if it >= self.max_iter:
                 raise ConvergenceError(
@@ -490,17 +572,69 @@ class ChargeSolver:
         return x, -lam, it
 
     def _reference_norm(self, op, free_t, j_free, b, d, proj):
-        """Norm of the projected gradient at the cold start, and that start."""
+        """Norm of the projected gradient at the cold start, and that start.
+
+        When that norm is rounding (≤ 100 ε of the full gradient's), the cold
+        start is stationary and the full gradient's norm is the reference, so
+        the cold start counts as converged (module docstring).
+        """
         x0 = proj.feasible(torch.zeros_like(b), d)
         r0 = self._matvec(op, free_t, j_free, x0) + b
         _, g0, _ = proj.project(r0)
         ref = float(torch.linalg.norm(g0))
+        full = float(torch.linalg.norm(r0))
+        if ref <= _ROUNDING_EPS * torch.finfo(b.dtype).eps * full:
+            ref = full
         return (ref if ref > 0 else 1.0), (x0, r0)
 
     def _relative_residual(self, free_t, j_free, c0, q_free, phi, proj, ref):
         grad = j_free * q_free + phi[free_t] + c0
         _, g, _ = proj.project(grad)
         return float(torch.linalg.norm(g)) / ref
+
+
+def _check_pbc(atoms: Atoms, slab: bool) -> None:
+    """Fully periodic cells, or ASE slabs ``pbc=(True, True, False)`` with ``slab``."""
+    pbc = tuple(bool(p) for p in atoms.pbc)
+    if pbc == (True, True, True):
+        return
+    if pbc == (True, True, False):
+        if not slab:
+            raise QEqSetupError(
+                "atoms.pbc = (True, True, False) is a slab: use "
+                "ChargeSolver(slab=True) (x, y periodic, normal z)"
+            )
+        if np.linalg.norm(atoms.cell.array[2]) == 0:
+            raise QEqSetupError(
+                "slab with pbc=(True, True, False) has no third cell vector: set "
+                "L_z with vacuum (atoms.center(vacuum=..., axis=2) or "
+                "constpot.qeq.pad_vacuum)"
+            )
+        return
+    raise QEqSetupError(
+        f"constpot.qeq needs a periodic cell (pbc all True, got {list(pbc)}); for "
+        "slabs set slab=True with pbc all True or (True, True, False)"
+    )
+
+
+def _warn_implausible(charges: np.ndarray, free: np.ndarray, atoms: Atoms) -> None:
+    """Warn when a solved charge is beyond ±``_IMPLAUSIBLE_CHARGE_E``.
+
+    Only the ``free`` (solved) atoms: fixed charges are the caller's choice.
+    """
+    if not len(free):
+        return
+    solved = np.abs(charges[free])
+    worst = int(free[np.argmax(solved)])
+    if solved.max() > _IMPLAUSIBLE_CHARGE_E:
+        n_bad = int(np.count_nonzero(solved > _IMPLAUSIBLE_CHARGE_E))
+        warnings.warn(
+            f"implausible charges: {n_bad} atom(s) beyond ±{_IMPLAUSIBLE_CHARGE_E:g} "
+            f"e, largest {charges[worst]:+.2f} e on atom index {worst} "
+            f"({atoms.symbols[worst]}); QEq charges are unbounded, so applied "
+            "potentials of tens of volts push them past any oxidation state",
+            stacklevel=3,
+        )
 
 
 def _resolve_device(device) -> torch.device:
@@ -534,6 +668,11 @@ def _group_labels(atoms: Atoms, groups, n: int):
         uniq = np.unique(raw[raw >= 0])
         labels = np.full(n, -1)
         formal = atoms.get_initial_charges()
+        if not np.all(np.isfinite(formal[raw >= 0])):
+            raise QEqSetupError(
+                "groups: the initial charges (formal charges giving each group's "
+                "total) have non-finite values"
+            )
         totals = np.empty(len(uniq))
         for k, g in enumerate(uniq):
             labels[raw == g] = k
@@ -554,6 +693,8 @@ def _group_labels(atoms: Atoms, groups, n: int):
             raise QEqSetupError(f"groups[{k}]: atom indices out of range 0..{n - 1}")
         if np.any(labels[idx] >= 0):
             raise QEqSetupError(f"groups[{k}] overlaps an earlier group")
+        if not np.isfinite(total):
+            raise QEqSetupError(f"groups[{k}]: total must be finite, got {total}")
         labels[idx] = k
         totals.append(float(total))
     return labels, np.asarray(totals)
