@@ -1,6 +1,9 @@
 # constpot: developer entry points. Everything runs from the virtualenv .venv.
 #
-#   make venv    create .venv and install constpot with workflow + test extras
+#   make venv    create .venv: the pinned versions of requirements.lock, then
+#                constpot itself (editable) with no dependency resolution
+#   make lock    install what pyproject.toml newly requires into .venv, then
+#                rewrite requirements.lock and envs/constpot.yaml from .venv
 #   make run     run the demo workflow (config/config.yaml) with CORES cores,
 #                then write the HTML report results/report.html
 #   make test    run the test suite
@@ -16,6 +19,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# Where pip finds the CPU build of torch that the lock pins (torch==X+cpu).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 CORES ?= 2
 OMP_NUM_THREADS ?= 1
@@ -24,14 +30,28 @@ export OMP_NUM_THREADS
 # `constpot` console script installed in the virtualenv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv lock run test lint bench clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs the lock as it is (no resolution) and records its SHA-256 in the
+# venv, where constpot.provenance reads it for every summary.json.
+$(STAMP): pyproject.toml $(LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "$(LOCK) is for Python 3.11: rm -r $(VENV); make venv PYTHON=python3.11")'
+	$(BIN)/pip install --no-deps --extra-index-url $(TORCH_INDEX) "$$(grep '^torch==' $(LOCK))"
+	$(BIN)/pip install -r $(LOCK)
+	$(BIN)/pip install --no-deps --no-build-isolation -e .
+	sha256sum $(LOCK) > $(VENV)/constpot-lock.sha256
+	touch $@
+
+# The one place that resolves versions anew: pip adds what pyproject.toml
+# requires and .venv lacks (upgrade a pin first with .venv/bin/pip install -U
+# NAME), then envs/lock.py pins the whole closure. Test, then commit both files.
+lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -e '.[workflow,test]'
-	touch $@
+	$(BIN)/python envs/lock.py
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
@@ -43,7 +63,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 	$(BIN)/snakemake -n --lint
 
 bench: $(STAMP)

@@ -1,0 +1,199 @@
+"""Write the lock file and the conda environment from the working environment.
+
+``requirements.lock`` pins every distribution that constpot needs with its
+``workflow`` and ``test`` extras, and the build requirements of
+``pyproject.toml``, to the version installed in the environment that runs this
+script: the closure of ``[project.dependencies]``, the two extras and
+``[build-system].requires`` over the installed distributions' own
+requirements, with environment markers evaluated for this interpreter and
+platform (the lock is for CPython 3.11 on Linux x86_64). constpot itself and
+pip, the installer, are left out. ``envs/constpot.yaml`` gets the same pins in
+its ``pip:`` section, so that a conda environment holds the same versions.
+
+Nothing is resolved anew: a requirement that is not installed, or installed at
+a version its specifier refuses, is an error that names it. Run from the
+repository root, in the environment to lock::
+
+    make lock                        # = .venv/bin/python envs/lock.py
+
+then check the result (``pytest tests/test_environment.py``) and commit both
+files. The output is sorted and has no timestamp, so relocking an unchanged
+environment leaves the lock, and its SHA-256, unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+
+import tomllib
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements.lock"
+CONDA_ENV = ROOT / "envs" / "constpot.yaml"
+EXTRAS = ("workflow", "test")
+#: Never pinned: the package being locked and the installer.
+EXCLUDED = frozenset({"constpot", "pip"})
+#: The index of the CPU-only torch builds (``torch==X+cpu``).
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def _roots(pyproject: dict) -> list[tuple[Requirement, str]]:
+    """The top-level requirements of pyproject.toml, each with its origin."""
+    project = pyproject["project"]
+    roots = [
+        (Requirement(r), "constpot (pyproject.toml)") for r in project["dependencies"]
+    ]
+    for extra in EXTRAS:
+        for r in project["optional-dependencies"][extra]:
+            roots.append((Requirement(r), f"constpot[{extra}] (pyproject.toml)"))
+    for r in pyproject["build-system"]["requires"]:
+        roots.append((Requirement(r), "build-system (pyproject.toml)"))
+    return roots
+
+
+def _applies(req: Requirement, extras: set[str]) -> bool:
+    """Whether ``req`` applies here, for a dependent requested with ``extras``."""
+    if req.marker is None:
+        return True
+    return any(req.marker.evaluate({"extra": extra}) for extra in extras | {""})
+
+
+def closure(pyproject: dict) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Installed versions of everything pyproject.toml needs, and who needs it.
+
+    Returns
+    -------
+    pins : dict
+        Canonical distribution name -> installed version.
+    via : dict
+        Canonical distribution name -> names of its dependents (or the
+        pyproject.toml table that lists it).
+
+    Raises
+    ------
+    SystemExit
+        When a needed distribution is not installed, or is installed at a
+        version that a requirement on it refuses.
+    """
+    pins: dict[str, str] = {}
+    via: dict[str, set[str]] = defaultdict(set)
+    done: set[tuple[str, str]] = set()  # (distribution, extra) already expanded
+    queue = _roots(pyproject)
+    while queue:
+        req, parent = queue.pop()
+        name = canonicalize_name(req.name)
+        if name in EXCLUDED:
+            continue
+        try:
+            dist = distribution(req.name)
+        except PackageNotFoundError:
+            sys.exit(
+                f"lock: {req} (needed by {parent}) is not installed; install it first"
+            )
+        version = dist.version
+        if not req.specifier.contains(version, prereleases=True):
+            sys.exit(f"lock: {name} {version} is installed but {parent} requires {req}")
+        pins[name] = version
+        via[name].add(parent)
+        for extra in {""} | set(req.extras):
+            if (name, extra) in done:
+                continue
+            done.add((name, extra))
+            for line in dist.requires or []:
+                sub = Requirement(line)
+                if _applies(sub, {extra} - {""}):
+                    queue.append((sub, name))
+    return pins, via
+
+
+def render_lock(pins: dict[str, str], via: dict[str, set[str]]) -> str:
+    """The lock file's text: a header, then ``name==version`` with its dependents."""
+    lines = [
+        "# requirements.lock: every distribution constpot needs (its dependencies,",
+        "# the `workflow` and `test` extras, the build requirements), pinned to one",
+        "# version each, for CPython 3.11 on Linux x86_64. Generated by `make lock`",
+        "# (envs/lock.py) from the environment it ran in; do not edit by hand.",
+        "#",
+        "# Install into a fresh Python 3.11 environment with",
+        "#   pip install -r requirements.lock",
+        "#   pip install --no-deps --no-build-isolation -e .",
+        "# torch is the CPU build; where pip cannot find it locally, add",
+        f"#   --extra-index-url {TORCH_CPU_INDEX}",
+        "# (`make venv`, envs/Dockerfile and envs/constpot.yaml do this for you).",
+        "",
+    ]
+    for name in sorted(pins):
+        lines.append(f"{name}=={pins[name]}")
+        parents = sorted(via[name])
+        if len(parents) == 1:
+            lines.append(f"    # via {parents[0]}")
+        else:
+            lines.append("    # via")
+            lines.extend(f"    #   {p}" for p in parents)
+    return "\n".join(lines) + "\n"
+
+
+def render_conda_env(pins: dict[str, str]) -> str:
+    """envs/constpot.yaml: Python 3.11 and pip with the lock's pins."""
+    lines = [
+        "# Conda environment of the workflow rules (their `conda:` directive), used",
+        "# with `snakemake --sdm conda`. Generated by `make lock` (envs/lock.py)",
+        "# together with requirements.lock: the pip section holds the lock's pins,",
+        "# one for one (tests/test_environment.py checks), so a change of the lock",
+        "# changes this file and Snakemake rebuilds the environment. The pins are",
+        "# written out rather than `-r ../requirements.lock` because Snakemake",
+        "# copies this file into .snakemake/conda/ before `conda env create`, and a",
+        "# relative path would then point elsewhere. constpot itself is installed",
+        "# from the repository by constpot.post-deploy.sh, which Snakemake runs in",
+        "# the new environment, and which records the lock's SHA-256 there.",
+        "#",
+        "# By hand: conda env create -f envs/constpot.yaml -n constpot",
+        "#          conda run -n constpot bash envs/constpot.post-deploy.sh",
+        "name: constpot",
+        "channels:",
+        "  - conda-forge",
+        "  - nodefaults",
+        "dependencies:",
+        f"  - python={sys.version_info.major}.{sys.version_info.minor}",
+        "  - pip",
+        "  - pip:",
+        f"      - --extra-index-url {TORCH_CPU_INDEX}",
+    ]
+    lines.extend(f"      - {name}=={pins[name]}" for name in sorted(pins))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when the files differ from what would be written",
+    )
+    args = parser.parse_args(argv)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pins, via = closure(pyproject)
+    outputs = {LOCK: render_lock(pins, via), CONDA_ENV: render_conda_env(pins)}
+    stale = [
+        path
+        for path, text in outputs.items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
+    if args.check:
+        for path in stale:
+            print(f"lock: {path.relative_to(ROOT)} is out of date; run `make lock`")
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(outputs[path], encoding="utf-8")
+    print(f"lock: {len(pins)} distributions pinned in {LOCK.name} and {CONDA_ENV.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
