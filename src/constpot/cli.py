@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .config import load_config as _load_config
-from .config import versions
+from .config import ConfigError, add_config_arguments, config_from_args, versions
+from .errors import ConstpotError, exit_code
 
 __all__ = ["main"]
 
@@ -128,7 +128,7 @@ def _add_build(sub) -> None:
             "per-atom region, mol_id, frozen and formal initial charges."
         ),
     )
-    p.add_argument("config", help="YAML config with `systems:`")
+    add_config_arguments(p, "`systems:`")
     p.add_argument("--system", required=True, help="name under `systems:`")
     p.add_argument("--out", required=True, help="output extxyz")
     p.add_argument("--picture", help="optional side-view PNG")
@@ -142,10 +142,10 @@ def _run_build(args) -> int:
     from .build import build_interface, render_side_view, resolve_recipe
     from .io import atomic_path
 
-    systems = _load_config(args.config, "systems")["systems"] or {}
+    systems = config_from_args(args, "systems")["systems"] or {}
     if args.system not in systems:
-        raise ValueError(
-            f"{args.config}: no system {args.system!r} under `systems:` (have: "
+        raise ConfigError(
+            f"--system: no system {args.system!r} under `systems:` (have: "
             f"{', '.join(systems) or 'none'})"
         )
     recipe = systems[args.system]
@@ -201,8 +201,10 @@ def _add_label(sub) -> None:
             "from the given built interfaces and from bulk references."
         ),
     )
-    p.add_argument("config", help="YAML config with `label:`")
-    p.add_argument("interfaces", nargs="*", help="built interface extxyz files")
+    add_config_arguments(p, "`label:` and `seed`")
+    p.add_argument(
+        "--interfaces", nargs="*", default=[], help="built interface extxyz files"
+    )
     p.add_argument("--out", required=True, help="frames to label (extxyz)")
     p.set_defaults(func=_run_sample)
 
@@ -215,7 +217,7 @@ def _add_label(sub) -> None:
             "and a rerun continues where a killed run stopped."
         ),
     )
-    p.add_argument("config", help="YAML config with `label:`")
+    add_config_arguments(p, "`label:`")
     p.add_argument("--frames", required=True, help="frames from `constpot sample`")
     p.add_argument("--shard", type=int, required=True)
     p.add_argument("--n-shards", type=int, help="default: label.n_shards")
@@ -237,22 +239,22 @@ def _add_label(sub) -> None:
 
 
 def _run_sample(args) -> int:
-    from ase.io import read, write
+    from ase.io import write
 
-    from .io import atomic_path
+    from .io import atomic_path, read_structure
     from .label import sample_configurations
 
-    config = _load_config(args.config, "label")
+    config = config_from_args(args, "label", "seed")
     cfg = config["label"]
-    interfaces = [read(path) for path in args.interfaces]
+    interfaces = [read_structure(path) for path in args.interfaces]
     start = time.perf_counter()
     frames = sample_configurations(
         interfaces,
         counts=cfg["counts"],
-        max_atoms=cfg.get("max_atoms", 120),
-        seed=int(config.get("seed", 0)),
-        rattle_A=cfg.get("rattle_A", 0.05),
-        strain=cfg.get("strain", 0.02),
+        max_atoms=cfg["max_atoms"],
+        seed=config["seed"],
+        rattle_A=cfg["rattle_A"],
+        strain=cfg["strain"],
     )
     with atomic_path(args.out) as tmp:
         write(tmp, frames, format="extxyz")
@@ -269,10 +271,9 @@ def _run_sample(args) -> int:
 def _run_label(args) -> int:
     from .label import label_shard, make_labeller
 
-    config = _load_config(args.config, "label")
-    cfg = config["label"]
+    cfg = config_from_args(args, "label")["label"]
     labeller = make_labeller(cfg["labeller"])
-    n_shards = args.n_shards or int(cfg.get("n_shards", 1))
+    n_shards = args.n_shards or cfg["n_shards"]
     print(
         f"constpot {__version__} label: shard {args.shard} of {n_shards}, "
         f"labeller {labeller.todict()}",
@@ -311,9 +312,9 @@ def _run_dataset(args) -> int:
 
 def _run_qeq(args) -> int:
     from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.io import read, write
+    from ase.io import write
 
-    from .io import atomic_path, frozen_mask
+    from .io import atomic_path, frozen_mask, read_structure
     from .keys import ANODE, COUNTER, ELECTRODE, ELECTRODE_NAMES, FROZEN
     from .qeq import (
         ChargeSolver,
@@ -325,9 +326,7 @@ def _run_qeq(args) -> int:
     )
 
     path = Path(args.structure)
-    if not path.is_file():
-        raise QEqSetupError(f"structure file not found: {path}")
-    atoms = read(path)
+    atoms = read_structure(path)
     frozen = frozen_mask(atoms)
     atoms = rotate_normal_to_z(atoms, args.normal)
     atoms.set_constraint()
@@ -499,22 +498,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``constpot`` console script."""
-    from .qeq.errors import ConvergenceError, QEqSetupError
+    """Entry point of the ``constpot`` console script.
 
+    Exit status: 0 done; 2 bad input (config, structure, argument: one line
+    on stderr naming it); 3 a guard stopped the run; 4 a solve did not
+    converge; 5 an external program failed (:mod:`constpot.errors`).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (
-        QEqSetupError,
-        ConvergenceError,
-        ValueError,
-        FileNotFoundError,
-        RuntimeError,
-    ) as err:
-        print(f"constpot {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    except (ConstpotError, ValueError, OSError, RuntimeError) as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"constpot {args.command}: error: {message}", file=sys.stderr)
+        return exit_code(err)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.constraints import FixAtoms
+from ase.io import read
 
-__all__ = ["atomic_path", "frozen_mask"]
+from .errors import StructureError
+
+__all__ = ["atomic_path", "frozen_mask", "read_frames", "read_structure"]
 
 
 @contextlib.contextmanager
@@ -62,3 +65,56 @@ def frozen_mask(atoms: Atoms) -> np.ndarray:
         if isinstance(c, FixAtoms):
             mask[c.get_indices()] = True
     return mask
+
+
+def read_frames(path: str | os.PathLike, index: str | int = ":") -> list[Atoms]:
+    """Read structures with ASE; a file that cannot be read is one clear error.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Any format ASE reads (extxyz, POSCAR, ...).
+    index : str or int
+        ASE's frame selection; ``":"`` reads every frame.
+
+    Returns
+    -------
+    list of Atoms
+        At least one frame.
+
+    Raises
+    ------
+    StructureError
+        Missing, empty, truncated or unreadable file; the message names the
+        file and, where ASE says it, what is wrong (one line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StructureError(f"structure file not found: {path}")
+    if path.stat().st_size == 0:
+        raise StructureError(f"{path}: empty file")
+    try:
+        frames = read(path, index=index)
+    except Exception as err:  # ASE raises many kinds; all mean "cannot read"
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise StructureError(f"{path}: cannot read ({reason[:200]})") from None
+    if isinstance(frames, Atoms):
+        frames = [frames]
+    if not frames:
+        raise StructureError(f"{path}: no frames")
+    for number, frame in enumerate(frames):
+        if len(frame) == 0:
+            raise StructureError(f"{path}: frame {number} has no atoms")
+        bad = ~np.isfinite(frame.positions).all(axis=1)
+        if bad.any():
+            raise StructureError(
+                f"{path}: frame {number}: atom index {int(np.flatnonzero(bad)[0])} "
+                "has a non-finite position"
+            )
+    return frames
+
+
+def read_structure(path: str | os.PathLike, index: int = -1) -> Atoms:
+    """One structure (default the last frame) with :func:`read_frames`' checks."""
+    frames = read_frames(path, index=index)
+    return frames[-1]

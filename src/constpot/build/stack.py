@@ -5,8 +5,8 @@ slab's), with its atoms at ``0 <= z`` and per-atom ``initial_charges`` (formal
 charges). The stacker places each block above the previous one, raising it
 until no atom of the new block is closer than ``gap_A`` to any atom already
 placed (periodic images in x and y included), tags every atom with its region,
-and centres the electrolyte in a cell padded with vacuum along z, so that the
-metallic-Li rule's "lower half = anode" holds.
+and centres the electrolyte in a cell padded with vacuum along z (the anode is
+the lower metal slab, the counter electrode the upper one).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ import os
 import time
 from pathlib import Path
 
-from ..config import versions
+from ..config import add_config_arguments, config_from_args, versions
 
 __all__ = ["register"]
 
@@ -42,7 +42,7 @@ def register(sub) -> None:
         description="Split the frames of DATASET by category (train.split "
         "fractions, seed train.split_seed or the master seed); writes indices.",
     )
-    p.add_argument("config", help="YAML config with `train:`")
+    add_config_arguments(p, "`train:` and `seed`")
     p.add_argument("--dataset", required=True, help="labelled extxyz")
     p.add_argument("--out", required=True, help="split JSON")
     p.set_defaults(func=_run_split)
@@ -51,11 +51,7 @@ def register(sub) -> None:
         "qeq-table",
         help="write the paper's QEq table as QEq settings JSON",
     )
-    p.add_argument(
-        "config",
-        help="YAML config with `qeq:` (accuracy) and optionally "
-        "`train.molecule_charges`",
-    )
+    add_config_arguments(p, "`qeq:` (accuracy) and `train.molecule_charges`")
     p.add_argument("--out", required=True, help="QEq settings JSON")
     p.set_defaults(func=_run_qeq_table)
 
@@ -66,7 +62,7 @@ def register(sub) -> None:
         "the labeller's charges (Mulliken for GFN1-xTB) over the training "
         "split, by L-BFGS through the dense solver; sigma fixed.",
     )
-    p.add_argument("config", help="YAML config with `train:` and `qeq:`")
+    add_config_arguments(p, "`train:` and `qeq:`")
     p.add_argument("--dataset", required=True, help="labelled extxyz")
     p.add_argument("--split", required=True, help="split JSON")
     p.add_argument("--out", required=True, help="fitted QEq settings JSON")
@@ -93,7 +89,7 @@ def register(sub) -> None:
         description="Write the nequip config of the config's `train:` section "
         "and the split's extxyz files into RUN_DIR and run nequip-train there.",
     )
-    p.add_argument("config", help="YAML config with `train:`")
+    add_config_arguments(p, "`train:`")
     p.add_argument("--targets", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--seed", type=int, required=True, help="model seed")
@@ -139,38 +135,15 @@ def register(sub) -> None:
 
 
 # ------------------------------------------------------------------ helpers
-def _train_section(path: str) -> tuple[dict, dict]:
-    from ..config import load_config
-
-    config = load_config(path, "train")
-    return config, dict(config["train"] or {})
+def _train_section(args) -> tuple[dict, dict]:
+    config = config_from_args(args, "train")
+    return config, config["train"]
 
 
 def _read_dataset(path: str):
-    from ase.io import read
+    from ..io import read_frames
 
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"dataset not found: {p}")
-    frames = read(p, ":")
-    if not frames:
-        raise ValueError(f"{p}: no frames")
-    return frames
-
-
-def _qeq_accuracy(config: dict) -> float:
-    return float((config.get("qeq") or {}).get("accuracy", 1e-6))
-
-
-def _molecule_charges(config: dict) -> dict:
-    """``train.molecule_charges``: molecule name -> fixed total charge, e."""
-    value = (config.get("train") or {}).get("molecule_charges") or {}
-    if not isinstance(value, dict):
-        raise ValueError(
-            "train.molecule_charges must be a mapping of molecule name to charge "
-            f"(e), e.g. {{EC: 0, PF6: -1}}; got {value!r}"
-        )
-    return value
+    return read_frames(path)
 
 
 def _names(names, n: int) -> list[str]:
@@ -185,9 +158,9 @@ def _names(names, n: int) -> list[str]:
 def _run_split(args) -> int:
     from .training import cover_elements, stratified_split, write_split
 
-    config, train = _train_section(args.config)
+    config, train = _train_section(args)
     frames = _read_dataset(args.dataset)
-    seed = int(train.get("split_seed", config.get("seed", 0)))
+    seed = train.get("split_seed", config["seed"])
     fractions = train.get("split")
     categories = [str(f.info.get("category", "")) for f in frames]
     split = stratified_split(categories, fractions, seed)
@@ -201,14 +174,13 @@ def _run_split(args) -> int:
 
 
 def _run_qeq_table(args) -> int:
-    from ..config import load_config
     from .settings import QEqSettings
 
-    config = load_config(args.config, "qeq")
+    config = config_from_args(args, "qeq", "train")
     settings = QEqSettings(
-        accuracy=_qeq_accuracy(config),
+        accuracy=config["qeq"]["accuracy"],
         source="paper",
-        molecule_charges=_molecule_charges(config),
+        molecule_charges=config["train"]["molecule_charges"],
     )
     settings.write(args.out)
     held = settings.molecule_charges or "none"
@@ -221,25 +193,22 @@ def _run_fit_qeq(args) -> int:
     from .settings import QEqSettings
     from .training import read_split
 
-    config, train = _train_section(args.config)
-    options = dict(train.get("fit") or {})
-    unknown = set(options) - {"weight", "max_iter"}
-    if unknown:
-        raise ValueError(f"train.fit: unknown key(s) {sorted(unknown)}")
+    config = config_from_args(args, "train", "qeq")
+    options = config["train"]["fit"]
     frames = _read_dataset(args.dataset)
     split = read_split(args.split)
     start = QEqSettings(
-        accuracy=_qeq_accuracy(config),
+        accuracy=config["qeq"]["accuracy"],
         source="paper",
-        molecule_charges=_molecule_charges(config),
+        molecule_charges=config["train"]["molecule_charges"],
     )
     fit = fit_qeq(
         frames,
         start,
         split["train"],
         split["val"] + split["test"],
-        weight=float(options.get("weight", 1e-4)),
-        max_iter=int(options.get("max_iter", 200)),
+        weight=options["weight"],
+        max_iter=options["max_iter"],
         log=lambda line: print(line, flush=True),
     )
     fit.settings.write(args.out)
@@ -272,7 +241,7 @@ def _run_train(args) -> int:
 
     from .training import train_model
 
-    _, train = _train_section(args.config)
+    _, train = _train_section(args)
     threads = args.threads or 1
     os.environ["OMP_NUM_THREADS"] = str(threads)  # nequip-train inherits it
     torch.set_num_threads(threads)
