@@ -115,13 +115,13 @@ def test_cli_strings_are_read_as_yaml():
     """``snakemake --config md='{n_steps: 100}'`` passes nested scalars as text."""
     config = _demo()
     config["md"].update(n_steps="100", tol="1e-7", constq="false")
-    config["analysis"] = {"diffusion_smoothed": "false", "smearing_A": "0.5"}
+    config["analysis"] = {"deposit_max_anions": "2", "smearing_A": "0.5"}
     resolved = resolve_config(config, "cli", cli_strings=True)
     assert resolved["md"]["n_steps"] == 100
     assert resolved["md"]["tol"] == 1e-7
     assert resolved["md"]["constq"] is False
-    assert resolved["analysis"]["diffusion_smoothed"] is False
-    assert resolved["analysis"]["smearing_A"] == 0.5
+    assert resolved["analysis"]["deposit_max_anions"] == 2
+    assert resolved["analysis"]["smearing_A"] == 0.5  # "qeq" or a number
     with pytest.raises(ConfigError, match=r"md\.(n_steps|tol): expected"):
         resolve_config(config, "cli")  # the files' own values stay strict
     config["md"]["n_steps"] = "many"

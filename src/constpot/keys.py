@@ -7,15 +7,19 @@ unit, reusing ASE's names where they exist.
 
 __all__ = [
     "ANODE",
+    "ANODE_REGION",
     "CHARGES",
     "COUNTER",
+    "COUNTER_REGION",
     "ELECTRODE",
     "ELECTRODE_NAMES",
+    "ELECTROLYTE_REGION",
     "FROZEN",
     "MOLECULE",
     "MOL_ID",
     "NOT_ELECTRODE",
     "REGION",
+    "SEI_REGION",
 ]
 
 #: (n_atoms,) float, e. Equilibrated atomic charges (ASE's name).
@@ -24,6 +28,11 @@ CHARGES = "charges"
 ELECTRODE = "electrode"
 #: (n_atoms,) str. Structural region: "anode", "sei", "electrolyte", "counter".
 REGION = "region"
+#: Values of the ``region`` array (the builder's blocks; fixed for a run).
+ANODE_REGION = "anode"
+SEI_REGION = "sei"
+ELECTROLYTE_REGION = "electrolyte"
+COUNTER_REGION = "counter"
 #: (n_atoms,) int. Molecule / ion index, -1 for atoms of extended phases.
 MOL_ID = "mol_id"
 #: (n_atoms,) str. Molecule or ion name ("EC", "DMC", "PF6", "Li"), or

@@ -1,4 +1,4 @@
-"""Anode height maps: flat faces, adatoms, periodic binning."""
+"""Anode height maps: flat faces, adatoms, periodic binning, growth events."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from constpot import keys
 from constpot.analysis import AnodeSurface, height_map, surface_statistics
 
-from .synthetic import CELL, frames
+from .synthetic import CELL, HOLLOWS, frames, index_of
 
 
 def _face(n=4, z=10.0, side=12.0, offset=0.2):
@@ -47,24 +47,41 @@ def test_single_adatom_protrusion(x_adatom):
     assert h[ix, 2] == pytest.approx(10.0 + delta)
 
 
-def test_anode_surface_follows_membership():
-    """A Li joining the anode on top of the face becomes a protrusion."""
-    traj = frames(3)
-    i = int(np.flatnonzero(traj[0].arrays[keys.REGION] == "electrolyte")[0])
-    traj[2].positions[i] = [1.5, 1.5, 21.0]
-    traj[2].arrays[keys.ELECTRODE][i] = keys.ANODE
-    surf = AnodeSurface(traj, bin_A=10.0 / 3.0).run()
+def test_anode_surface_follows_the_metal_network():
+    """A Li arriving in a hollow of the anode is part of the surface (a rise
+    of 1.8 Å in its bin, a protrusion event); a Li labelled anode by the MD
+    but floating 10 Å above it is not."""
+    traj = frames(4)
+    i = index_of(traj[0], "electrolyte", "Li")
+    j = index_of(traj[0], "electrolyte", "Li", 1)
+    for atoms in traj[2:]:
+        atoms.positions[i] = HOLLOWS[0]
+        atoms.positions[j, 2] = 29.0
+        atoms.arrays[keys.ELECTRODE][j] = keys.ANODE
+    surf = AnodeSurface(traj, bin_A=5.0, protrusion_A=1.5).run()
     table = surf.results["table"]
     assert table["roughness_A"].iloc[0] == 0.0
-    # 3 x 3 bins, top layer at z = 19, adatom 2 Å above
-    np.testing.assert_allclose(table["protrusion_A"].iloc[-1], 2.0 * (1 - 1 / 9))
+    assert table["n_anode"].tolist() == [27, 27, 28, 28]
+    # 2 x 2 bins, top layer at z = 19, the adatom 1.8 Å above
+    np.testing.assert_allclose(table["protrusion_A"].iloc[-1], 1.8 * (1 - 1 / 4))
+    np.testing.assert_allclose(table["max_rise_A"], [0.0, 0.0, 1.8, 1.8])
+    events = surf.results["events"]
+    assert len(events) == 1 and events["frame"].iloc[0] == 2
+    # centre of the bin holding (3.33, 3.33)
+    np.testing.assert_allclose(events[["x_A", "y_A"]].iloc[0], [2.5, 2.5])
     maps = surf.results["maps"]
     assert set(maps["snapshot"]) == {"start", "end"}
     end = maps[maps["snapshot"] == "end"]
-    assert end["height_A"].max() == pytest.approx(21.0)
+    assert end["height_A"].max() == pytest.approx(20.8)
+    assert end["change_A"].max() == pytest.approx(1.8)
+    assert (maps[maps["snapshot"] == "start"]["change_A"] == 0).all()
     assert CELL[0, 0] == 10.0
+    # a smaller rise than protrusion_A is no event
+    assert AnodeSurface(traj, protrusion_A=2.0).run().results["events"].empty
 
 
-def test_bad_bin_width():
+def test_bad_arguments():
     with pytest.raises(ValueError, match="bin_A"):
         height_map(np.zeros((1, 3)), np.eye(3), bin_A=0.0)
+    with pytest.raises(ValueError, match="protrusion_A"):
+        AnodeSurface(frames(1), protrusion_A=0.0)

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import add_config_arguments, config_from_args, resolve_config
+
 __all__ = ["register"]
 
 
-def _config(path: str | None) -> tuple[dict, dict]:
-    """(``analysis:`` section, ``systems:`` section) of a YAML config."""
-    if path is None:
-        return {}, {}
-    import yaml
-
-    file = Path(path)
-    if not file.is_file():
-        raise ValueError(f"config file not found: {file}")
-    config = yaml.safe_load(file.read_text()) or {}
-    return dict(config.get("analysis") or {}), dict(config.get("systems") or {})
+def _config(args) -> tuple[dict, dict]:
+    """(``analysis:``, ``systems:``) of the resolved config (defaults without one)."""
+    if args.config is None and args.config_json is None:
+        config = resolve_config({}, "defaults", partial=True)
+    else:
+        config = config_from_args(args)
+    return config["analysis"], config.get("systems") or {}
 
 
 def register(sub) -> None:
@@ -38,13 +36,19 @@ def register(sub) -> None:
             "to the folder name {mode}_{potential}_r{replica} under {system}/."
         ),
     )
-    p.add_argument("config", nargs="?", help="YAML config (`analysis:` section)")
+    add_config_arguments(p, "`analysis:`; default: the schema's defaults")
     p.add_argument("--traj", required=True, help="traj.extxyz of one MD run")
     p.add_argument("--out-dir", required=True, help="folder for the tables")
     p.add_argument("--system", help="system name (default: from the path)")
     p.add_argument("--mode", choices=("constp", "constq"))
     p.add_argument("--potential", help="potential label, e.g. -6.0V or none")
     p.add_argument("--replica", type=int)
+    p.add_argument(
+        "--reference",
+        help="traj.extxyz of the matching constant-charge run: its first frame "
+        "gives each atom's reference charge for Δq (default: this run's first "
+        "frame)",
+    )
     p.add_argument(
         "--settings",
         help="JSON mapping of `analysis:` keys, overriding the config "
@@ -56,7 +60,7 @@ def register(sub) -> None:
         "figures",
         help="draw every analysis figure from the per-run CSV tables",
     )
-    p.add_argument("config", nargs="?", help="YAML config (`analysis:`, `systems:`)")
+    add_config_arguments(p, "`analysis:`, `systems:`")
     p.add_argument("--runs", nargs="*", default=[], help="analysed run folders")
     p.add_argument("--predictions", help="results/train/predictions.csv")
     p.add_argument("--out-dir", required=True, help="folder for the PNGs")
@@ -66,7 +70,7 @@ def register(sub) -> None:
         "summarise",
         help="summary table and the paper-claims check from the run tables",
     )
-    p.add_argument("config", nargs="?", help="YAML config (`analysis:`, `systems:`)")
+    add_config_arguments(p, "`analysis:`, `systems:`")
     p.add_argument("--runs", nargs="*", default=[], help="analysed run folders")
     p.add_argument("--predictions", help="results/train/predictions.csv")
     p.add_argument("--json", required=True, help="summary.json")
@@ -81,7 +85,7 @@ def _run_analyse(args) -> int:
     from ._frames import RunLabels
     from .run import AnalysisSettings, analyse_run
 
-    section, _ = _config(args.config)
+    section, _ = _config(args)
     if args.settings:
         import json
 
@@ -104,7 +108,9 @@ def _run_analyse(args) -> int:
         labels = RunLabels(**{**RunLabels.from_path(args.traj).todict(), **overrides})
     print(f"analyse-run {labels.system}/{labels.name}: {args.traj}", flush=True)
     start = time.perf_counter()
-    summary = analyse_run(args.traj, args.out_dir, labels, settings)
+    summary = analyse_run(
+        args.traj, args.out_dir, labels, settings, reference=args.reference
+    )
     print(
         f"{summary['n_frames']} frames, {summary['n_atoms']} atoms, "
         f"{summary['duration_ps']:.3f} ps analysed in "
@@ -119,7 +125,7 @@ def _run_figures(args) -> int:
     from .run import AnalysisSettings
     from .summary import sei_phases
 
-    section, systems = _config(args.config)
+    section, systems = _config(args)
     settings = AnalysisSettings.from_config(section)
     names = [Path(r).parent.name for r in args.runs]
     paths = draw_figures(
@@ -137,7 +143,7 @@ def _run_figures(args) -> int:
 def _run_summarise(args) -> int:
     from .summary import sei_phases, summarise
 
-    section, systems = _config(args.config)
+    section, systems = _config(args)
     names = [Path(r).parent.name for r in args.runs]
     claims = summarise(
         args.runs,
@@ -147,6 +153,9 @@ def _run_summarise(args) -> int:
         predictions=args.predictions,
         phases=sei_phases(systems, names),
         criteria=section.get("claims"),
+        bootstrap=int(section["bootstrap"]),
+        seed=int(section["seed"]),
+        confidence=float(section["confidence"]),
     )
     for claim in claims:
         print(f"claim {claim.number}: {claim.verdict} — {claim.reason}")

@@ -1,22 +1,19 @@
-"""Headline numbers per run, the summary table and the paper-claims check.
+"""Headline numbers per run, the summary table, and the written summary.
 
 User guide
 ----------
 :func:`run_headline` reads the tables :func:`constpot.analysis.run.analyse_run`
-wrote for one run and returns its headline numbers: Li deposited by the end,
-Li reduced, the mean anode charge over the final window, the anode roughness
-and protrusion at the start and end, the largest reduced-Li cluster in the SEI
-at the end, and D_Li in the SEI and the electrolyte with their errors.
-:func:`summary_table` averages them over replicas (one row per system ×
-mode × potential). :func:`evaluate_claims` states each claim of the paper
-(DESIGN §7), the figure that tests it, the criterion, and a verdict computed
-from the numbers: ``support``, ``no support`` or ``not testable at demo
-scale`` (the runs needed are missing, or nothing happened within the simulated
-time, or a difference is within its error). :func:`summarise` writes
-``summary.json``, ``summary.md`` and ``paper_claims.md``.
-
-The criteria are ours, written down in the claims file; their thresholds are
-the config's ``analysis.claims`` (:data:`CLAIM_CRITERIA` defaults).
+wrote for one run and returns its headline numbers: whether the MD completed,
+Li deposited by the end (structural arrivals on the anode) and its rate per
+nm² per ns, reduced Li⁺ (Δq from the reference) and its change, the mean
+anode charge over the final window, roughness and rise of the anode surface,
+Li aggregated in the SEI since t = 0 and its rate, the co-location excess of
+the run's deposits, and the in-plane D_Li per group with its interval and the
+diffusive check. :func:`summary_table` averages them over replicas (one row
+per system × mode × potential; incomplete runs left out and counted).
+:func:`summarise` writes ``summary.json`` (runs, left-out runs, table,
+claims with every interval), ``summary.md`` and ``paper_claims.md``; the
+claims themselves are :mod:`constpot.analysis.claims`.
 
 Example
 -------
@@ -28,47 +25,22 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..io import atomic_path
-from .figures import FIGURES
+from .catalogue import sei_phases
+from .claims import CLAIM_CRITERIA, ClaimResult, evaluate_claims, incomplete
 
 __all__ = [
-    "CLAIM_CRITERIA",
-    "NOT_TESTABLE",
-    "NO_SUPPORT",
-    "SUPPORT",
-    "ClaimResult",
-    "evaluate_claims",
+    "rate_per_nm2_ns",
     "run_headline",
     "sei_phases",
     "summarise",
     "summary_table",
 ]
-
-SUPPORT = "support"
-NO_SUPPORT = "no support"
-NOT_TESTABLE = "not testable at demo scale"
-
-#: Thresholds of the claims check (config ``analysis.claims``).
-CLAIM_CRITERIA: dict[str, float] = {
-    # claim 4: |(ΔΦ − ΔΦ_constq) − Δψ| ≤ rtol·|Δψ|
-    "potential_drop_rtol": 0.3,
-    # claim 5: ensemble-mean test RMSE at most these
-    "energy_rmse_eV_per_atom": 0.010,
-    "force_rmse_eV_A": 0.15,
-    "charge_rmse_e": 0.10,
-}
-
-_ACCURACY_KEYS = {
-    "energy_per_atom": "energy_rmse_eV_per_atom",
-    "force": "force_rmse_eV_A",
-    "charge": "charge_rmse_e",
-}
 
 #: Headline columns shown in summary.md (column → header).
 _TABLE_COLUMNS = {
@@ -78,17 +50,26 @@ _TABLE_COLUMNS = {
     "potential": "ψ label",
     "anode_potential_V": "ψ_anode (V)",
     "n_replicas": "replicas",
+    "n_incomplete": "left out (stopped)",
     "duration_ps": "time (ps)",
-    "completed": "steps done",
     "temperature_mean_K": "T mean (K)",
     "deposited_li": "deposited Li",
-    "reduced_li": "reduced Li⁺",
+    "deposition_rate_per_nm2_ns": "deposition (Li/nm²/ns)",
+    "reduced_li_change": "reduced Li⁺ since t = 0",
+    "aggregated_change": "aggregated SEI Li since t = 0",
     "anode_charge_e": "anode charge (e)",
     "roughness_end_A": "roughness (Å)",
-    "protrusion_end_A": "protrusion (Å)",
-    "largest_cluster": "largest Li cluster",
-    "D_li_sei_cm2_s": "D_Li SEI (cm²/s)",
-    "D_li_electrolyte_cm2_s": "D_Li electrolyte (cm²/s)",
+    "max_rise_A": "largest rise (Å)",
+    "D_xy_sei_cm2_s": "D_xy Li SEI (cm²/s)",
+    "D_xy_electrolyte_cm2_s": "D_xy Li electrolyte (cm²/s)",
+}
+
+#: Diffusion groups summarised per run (group → column stem).
+_DIFFUSION_GROUPS = {
+    "sei": "sei",
+    "sei:LiF": "sei_LiF",
+    "sei:Li2O": "sei_Li2O",
+    "electrolyte": "electrolyte",
 }
 
 
@@ -109,19 +90,35 @@ def _column(table, path: Path, key: str):
     return table[key]
 
 
+def rate_per_nm2_ns(count: float, area_A2: float, duration_ps: float) -> float:
+    """Events per lateral area and time: count / (area · duration), nm⁻² ns⁻¹.
+
+    NaN for a run of zero duration or area (1 nm² = 100 Å², 1 ns = 1000 ps).
+    """
+    scale = (area_A2 / 100.0) * (duration_ps / 1000.0)
+    return float(count) / scale if scale > 0 else math.nan
+
+
+def _nan(value) -> float:
+    return math.nan if value is None else float(value)
+
+
 def run_headline(run_dir: str | Path) -> dict:
-    """Headline numbers of one analysed run (from its CSV tables and run.json).
+    """Headline numbers of one analysed run (from its tables and run.json).
 
     Returns
     -------
     dict
         Labels (system, mode, potential, replica, anode_potential_V) and
-        ``duration_ps, deposited_li, reduced_li, anode_charge_e,
-        counter_charge_e, roughness_start_A, roughness_end_A,
-        protrusion_end_A, largest_cluster, largest_cluster_max,
-        D_li_sei_cm2_s, D_li_sei_std_cm2_s, D_li_electrolyte_cm2_s,
-        D_li_electrolyte_std_cm2_s, electrode_drop_V, vacuum_drop_V,
-        imposed_drop_V``.
+        ``complete, md_status, fraction_done, duration_ps, area_nm2,
+        deposited_li, deposited_counter_li, deposition_rate_per_nm2_ns,
+        reduced_li, reduced_li_change, anode_charge_e, counter_charge_e,
+        roughness_start_A, roughness_end_A, protrusion_end_A, max_rise_A,
+        largest_cluster_change, aggregated_change, aggregation_events,
+        aggregation_rate_per_nm2_ns, colocation_excess, lif_area_fraction``,
+        ``D_xy_<group>_{cm2_s,lo_cm2_s,hi_cm2_s,se_cm2_s,status,slope}`` for
+        the groups sei, sei_LiF, sei_Li2O, electrolyte, and the potential
+        drops.
 
     Raises
     ------
@@ -136,23 +133,36 @@ def run_headline(run_dir: str | Path) -> dict:
     window = float(meta.get("settings", {}).get("window", 0.5))
     row = {k: meta[k] for k in ("system", "mode", "potential", "replica")}
     row["anode_potential_V"] = _nan(meta.get("anode_potential_V"))
-    row["duration_ps"] = float(meta.get("duration_ps", math.nan))
-    # fraction of the planned MD steps that ran (< 1: a guard stopped it)
     md = meta.get("md") or {}
-    planned, ran = md.get("n_steps"), md.get("steps")
+    row["complete"] = meta.get("complete", md.get("complete"))
+    row["md_status"] = md.get("status", "unknown")
+    row["fraction_done"] = _nan(md.get("fraction_done"))
     row["temperature_mean_K"] = _nan(md.get("temperature_mean_K"))
-    row["completed"] = (
-        float(ran) / float(planned) if planned and ran is not None else math.nan
-    )
+    duration_ps = float(meta.get("duration_ps", math.nan))
+    row["duration_ps"] = duration_ps
+    area_A2 = float(meta.get("area_A2", math.nan))
+    row["area_nm2"] = area_A2 / 100.0
     row["electrode_drop_V"] = _nan(meta.get("electrode_drop_V"))
     row["vacuum_drop_V"] = _nan(meta.get("vacuum_drop_V"))
     row["imposed_drop_V"] = _nan(meta.get("imposed_drop_V"))
+    row["lif_area_fraction"] = float(
+        (meta.get("sei_patch_fraction") or {}).get("LiF", math.nan)
+    )
+
+    def rate(count: float) -> float:
+        return rate_per_nm2_ns(count, area_A2, duration_ps)
 
     path = run_dir / "deposition.csv"
     dep = _read_csv(path)
     n_tail = max(1, math.ceil(window * len(dep)))
     row["deposited_li"] = float(_column(dep, path, "deposited").iloc[-1])
-    row["reduced_li"] = float(_column(dep, path, "reduced_total").iloc[-1])
+    row["deposited_counter_li"] = float(
+        _column(dep, path, "deposited_counter").iloc[-1]
+    )
+    row["deposition_rate_per_nm2_ns"] = rate(row["deposited_li"])
+    reduced = _column(dep, path, "reduced_total")
+    row["reduced_li"] = float(reduced.iloc[-1])
+    row["reduced_li_change"] = float(reduced.iloc[-1] - reduced.iloc[0])
     row["anode_charge_e"] = float(
         _column(dep, path, "anode_charge_e").iloc[-n_tail:].mean()
     )
@@ -166,62 +176,52 @@ def run_headline(run_dir: str | Path) -> dict:
     row["roughness_start_A"] = float(rough.iloc[0])
     row["roughness_end_A"] = float(rough.iloc[-1])
     row["protrusion_end_A"] = float(_column(surf, path, "protrusion_A").iloc[-1])
+    row["max_rise_A"] = float(_column(surf, path, "max_rise_A").iloc[-1])
 
     path = run_dir / "clusters.csv"
     clus = _read_csv(path)
-    largest = _column(clus, path, "largest_cluster")
-    row["largest_cluster"] = float(largest.iloc[-1])
-    row["largest_cluster_max"] = float(largest.max())
+    row["largest_cluster_change"] = float(
+        _column(clus, path, "largest_cluster_change").iloc[-1]
+    )
+    row["aggregated_change"] = float(_column(clus, path, "aggregated_change").iloc[-1])
+
+    path = run_dir / "events.csv"
+    events = _read_csv(path)
+    if len(events):
+        kind = _column(events, path, "kind")
+        first = int(clus["frame"].iloc[0]) if len(clus) else 0
+        agg = events[(kind == "aggregation") & (events["frame"] > first)]
+        scored = events[
+            (kind == "deposition")
+            & (events["electrode"] == "anode")
+            & events["aggregated_before"].notna()
+        ]
+        row["aggregation_events"] = float(len(agg))
+        row["colocation_excess"] = (
+            float((scored["aggregated_before"] - scored["p_random"]).mean())
+            if len(scored)
+            else math.nan
+        )
+    else:
+        row["aggregation_events"] = 0.0
+        row["colocation_excess"] = math.nan
+    row["aggregation_rate_per_nm2_ns"] = rate(row["aggregation_events"])
 
     path = run_dir / "diffusion.csv"
     diff = _read_csv(path)
-    for group in ("sei", "electrolyte"):
+    for group, stem in _DIFFUSION_GROUPS.items():
         sel = diff[diff["group"] == group] if "group" in diff.columns else diff[:0]
-        d = float(sel["D_cm2_s"].iloc[0]) if len(sel) else math.nan
-        s = float(sel["D_std_cm2_s"].iloc[0]) if len(sel) else math.nan
-        row[f"D_li_{group}_cm2_s"] = d
-        row[f"D_li_{group}_std_cm2_s"] = s
+        first_row = sel.iloc[0] if len(sel) else {}
+        for key in ("cm2_s", "lo_cm2_s", "hi_cm2_s", "se_cm2_s"):
+            value = first_row.get(f"D_xy_{key}", math.nan) if len(sel) else math.nan
+            row[f"D_xy_{stem}_{key}"] = float(value)
+        row[f"D_xy_{stem}_status"] = str(first_row["status"]) if len(sel) else "absent"
+        row[f"D_xy_{stem}_slope"] = float(first_row["slope"]) if len(sel) else math.nan
     return row
 
 
-def _nan(value) -> float:
-    return math.nan if value is None else float(value)
-
-
-def sei_phases(systems: Mapping | None, names: Iterable[str] = ()) -> dict[str, str]:
-    """SEI phase per system: "amorphous", "crystalline", "none" or "unknown".
-
-    Parameters
-    ----------
-    systems : mapping or None
-        Config ``systems:`` (recipes; ``sei.phase`` defaults to amorphous as in
-        the build presets).
-    names : iterable of str
-        Further system names (e.g. synced runs not in the config): guessed from
-        the name ("crystal", "amorph", "no_sei").
-    """
-    out = {}
-    for name, recipe in (systems or {}).items():
-        out[str(name)] = str(
-            ((recipe or {}).get("sei") or {}).get("phase", "amorphous")
-        )
-    for name in names:
-        if name in out:
-            continue
-        low = name.lower()
-        if "crystal" in low:
-            out[name] = "crystalline"
-        elif "amorph" in low:
-            out[name] = "amorphous"
-        elif "no_sei" in low or "nosei" in low:
-            out[name] = "none"
-        else:
-            out[name] = "unknown"
-    return out
-
-
 def summary_table(runs, phases: Mapping[str, str] | None = None):
-    """Replica means: one row per system × mode × potential.
+    """Replica means of the complete runs: one row per system × mode × potential.
 
     Parameters
     ----------
@@ -231,24 +231,31 @@ def summary_table(runs, phases: Mapping[str, str] | None = None):
     Returns
     -------
     pandas.DataFrame
-        Means of the numeric headline columns, ``<col>_std`` over replicas,
-        ``n_replicas`` and ``sei_phase``.
+        Means of the numeric headline columns over complete runs (runs of
+        unknown status count as complete), ``<col>_std`` over replicas,
+        ``n_replicas``, ``n_incomplete`` and ``sei_phase``.
     """
     import pandas as pd
 
     if runs.empty:
         return pd.DataFrame(columns=list(_TABLE_COLUMNS))
     keys = ["system", "mode", "potential"]
+    left_out = runs["complete"].map(incomplete).astype(bool)
     numeric = [
         c
         for c in runs.columns
-        if c not in (*keys, "replica") and pd.api.types.is_numeric_dtype(runs[c])
+        if c not in (*keys, "replica", "complete")
+        and pd.api.types.is_numeric_dtype(runs[c])
     ]
-    grouped = runs.groupby(keys, sort=True)
+    grouped = runs[~left_out].groupby(keys, sort=True)
     table = grouped[numeric].mean()
     std = grouped[numeric].std(ddof=1).add_suffix("_std")
     table = table.join(std)
     table["n_replicas"] = grouped.size()
+    counts = runs.assign(_out=left_out).groupby(keys)["_out"].sum()
+    table = table.reindex(counts.index)
+    table["n_replicas"] = table["n_replicas"].fillna(0).astype(int)
+    table["n_incomplete"] = counts.astype(int)
     table = table.reset_index()
     phases = phases or {}
     table.insert(1, "sei_phase", [phases.get(s, "unknown") for s in table["system"]])
@@ -257,386 +264,10 @@ def summary_table(runs, phases: Mapping[str, str] | None = None):
     )
 
 
-@dataclass
-class ClaimResult:
-    """One paper claim, its test and the verdict."""
-
-    number: int
-    claim: str
-    figure: str
-    criterion: str
-    verdict: str
-    reason: str
-    numbers: dict = field(default_factory=dict)
-
-    def todict(self) -> dict:
-        return asdict(self)
-
-
-def _by(table, **conditions):
-    sel = np.ones(len(table), bool)
-    for key, value in conditions.items():
-        sel &= (table[key] == value).to_numpy()
-    return table[sel]
-
-
-def _fmt(x: float, digits: int = 3) -> str:
+def _fmt(x, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     return f"{x:.{digits}g}"
-
-
-def _claim1(table) -> ClaimResult:
-    text = (
-        "Li⁺ is reduced and deposits on the anode under constant potential, "
-        "and not under constant charge."
-    )
-    crit = (
-        "In every system with both modes: Li deposited by the end at the most "
-        "negative anode potential (ConstP) > Li deposited under ConstQ "
-        "(replica means)."
-    )
-    result = ClaimResult(1, text, FIGURES["deposition_vs_time"], crit, NOT_TESTABLE, "")
-    constp, constq = _by(table, mode="constp"), _by(table, mode="constq")
-    systems = sorted(set(constp["system"]) & set(constq["system"]))
-    if not systems:
-        result.reason = "needs ConstP and ConstQ runs of the same system"
-        return result
-    both = table[table["system"].isin(systems)]
-    if not (both["deposited_li"].fillna(0) > 0).any():
-        result.reason = (
-            "no Li joined the anode in any run (longest run "
-            f"{_fmt(both['duration_ps'].max())} ps): too short to see deposition"
-        )
-        return result
-    failing = []
-    for system in systems:
-        p = _by(constp, system=system)
-        p = p[p["anode_potential_V"] == p["anode_potential_V"].min()]
-        dp = float(p["deposited_li"].mean())
-        dq = float(_by(constq, system=system)["deposited_li"].mean())
-        result.numbers[system] = {
-            "constp_psi_V": float(p["anode_potential_V"].iloc[0]),
-            "deposited_constp": dp,
-            "deposited_constq": dq,
-        }
-        if not dp > dq:
-            failing.append(system)
-    parts = [
-        f"{s}: {_fmt(v['deposited_constp'])} at {_fmt(v['constp_psi_V'])} V vs "
-        f"{_fmt(v['deposited_constq'])} at ConstQ"
-        for s, v in result.numbers.items()
-    ]
-    result.verdict = NO_SUPPORT if failing else SUPPORT
-    result.reason = "; ".join(parts) + (
-        f" (fails in {', '.join(failing)})" if failing else ""
-    )
-    return result
-
-
-def _spearman(x, y) -> float:
-    from scipy.stats import spearmanr
-
-    if len(x) < 3:
-        return math.nan
-    rho = spearmanr(x, y).statistic
-    return float(rho) if np.isfinite(rho) else math.nan
-
-
-def _claim2(table) -> ClaimResult:
-    text = "Deposition grows with the magnitude of the anode potential."
-    crit = (
-        "In every system with ≥ 2 ConstP anode potentials: deposited Li at the "
-        "most negative ψ > at the least negative ψ, and the Spearman rank "
-        "correlation of deposited Li with −ψ is not negative (≥ 3 potentials)."
-    )
-    result = ClaimResult(
-        2, text, FIGURES["deposition_vs_potential"], crit, NOT_TESTABLE, ""
-    )
-    constp = _by(table, mode="constp")
-    systems = [
-        s
-        for s in sorted(set(constp["system"]))
-        if _by(constp, system=s)["anode_potential_V"].nunique() >= 2
-    ]
-    if not systems:
-        result.reason = "needs ≥ 2 anode potentials at constant potential"
-        return result
-    sub = constp[constp["system"].isin(systems)]
-    if not (sub["deposited_li"].fillna(0) > 0).any():
-        result.reason = (
-            "no Li deposited at any potential (longest run "
-            f"{_fmt(sub['duration_ps'].max())} ps): too short to compare"
-        )
-        return result
-    failing = []
-    for system in systems:
-        s = _by(sub, system=system).groupby("anode_potential_V")["deposited_li"].mean()
-        s = s.sort_index()
-        rho = _spearman(-s.index.to_numpy(), s.to_numpy())
-        ok = s.iloc[0] > s.iloc[-1] and not (rho < 0)
-        result.numbers[system] = {
-            "deposited_by_psi": {str(k): float(v) for k, v in s.items()},
-            "spearman": rho,
-        }
-        if not ok:
-            failing.append(system)
-    result.verdict = NO_SUPPORT if failing else SUPPORT
-    result.reason = "; ".join(
-        f"{s}: "
-        + ", ".join(
-            f"{_fmt(float(k))} V → {_fmt(v)}" for k, v in n["deposited_by_psi"].items()
-        )
-        for s, n in result.numbers.items()
-    ) + (f" (fails in {', '.join(failing)})" if failing else "")
-    return result
-
-
-def _claim3(table, phases: Mapping[str, str]) -> ClaimResult:
-    text = (
-        "Deposition is inhomogeneous: Li aggregates in amorphous LiF/Li₂O SEI "
-        "and the anode surface develops protrusions."
-    )
-    crit = (
-        "At the most negative ConstP potential run by both: the largest "
-        "reduced-Li cluster in the SEI at the end is larger for the amorphous "
-        "than for the crystalline SEI system, and so is the anode roughness at "
-        "the end (means over systems and replicas)."
-    )
-    figure = f"{FIGURES['li_clusters']}, {FIGURES['height_maps']}"
-    result = ClaimResult(3, text, figure, crit, NOT_TESTABLE, "")
-    constp = _by(table, mode="constp")
-    phase = constp["system"].map(lambda s: phases.get(s, "unknown"))
-    amorph, cryst = constp[phase == "amorphous"], constp[phase == "crystalline"]
-    common = sorted(set(amorph["anode_potential_V"]) & set(cryst["anode_potential_V"]))
-    if amorph.empty or cryst.empty or not common:
-        result.reason = (
-            "needs ConstP runs of an amorphous-SEI and a crystalline-SEI system "
-            "at a common anode potential"
-        )
-        return result
-    psi = common[0]
-    a = amorph[amorph["anode_potential_V"] == psi]
-    c = cryst[cryst["anode_potential_V"] == psi]
-    if max(a["largest_cluster_max"].max(), c["largest_cluster_max"].max()) <= 0:
-        result.reason = (
-            f"no reduced Li in the SEI at {_fmt(psi)} V in any frame "
-            f"(runs of {_fmt(max(a['duration_ps'].max(), c['duration_ps'].max()))} ps)"
-        )
-        return result
-    la, lc = float(a["largest_cluster"].mean()), float(c["largest_cluster"].mean())
-    ra, rc = float(a["roughness_end_A"].mean()), float(c["roughness_end_A"].mean())
-    result.numbers = {
-        "psi_V": float(psi),
-        "largest_cluster_amorphous": la,
-        "largest_cluster_crystalline": lc,
-        "roughness_amorphous_A": ra,
-        "roughness_crystalline_A": rc,
-    }
-    ok = la > lc and ra > rc
-    result.verdict = SUPPORT if ok else NO_SUPPORT
-    result.reason = (
-        f"at {_fmt(psi)} V: largest cluster {_fmt(la)} (amorphous) vs {_fmt(lc)} "
-        f"(crystalline); roughness {_fmt(ra)} Å vs {_fmt(rc)} Å"
-    )
-    return result
-
-
-def _claim4(table, rtol: float) -> ClaimResult:
-    text = (
-        "The constant potential holds: the electrode charge follows ψ and the "
-        "Poisson potential across the cell shows the imposed drop."
-    )
-    crit = (
-        "(a) in every system with ≥ 2 ConstP potentials, the least-squares "
-        "slope of the mean anode charge vs ψ_anode is positive (positive "
-        "differential capacitance: lowering ψ puts electrons on the anode); "
-        "(b) in every ConstP run, the Poisson potential drop between the "
-        "vacuum levels above and below the stack minus the system's ConstQ "
-        "drop matches "
-        f"ψ_counter − ψ_anode within {rtol:g}·|Δψ|. Parts that cannot be "
-        "computed are skipped; at least one must be."
-    )
-    figure = f"{FIGURES['potential_profiles']}, {FIGURES['electrode_charge']}"
-    result = ClaimResult(4, text, figure, crit, NOT_TESTABLE, "")
-    constp = _by(table, mode="constp")
-    constq = _by(table, mode="constq")
-    reasons, failing, tested = [], [], False
-    for system in sorted(set(constp["system"])):
-        p = _by(constp, system=system)
-        m = p.groupby("anode_potential_V")["anode_charge_e"].mean()
-        if len(m) >= 2:
-            tested = True
-            slope = float(np.polyfit(m.index.to_numpy(float), m.to_numpy(float), 1)[0])
-            result.numbers[f"{system}: dQ/dψ (e/V)"] = slope
-            reasons.append(f"{system}: dQ_anode/dψ = {_fmt(slope)} e/V")
-            if not slope > 0:
-                failing.append(f"{system} (capacitance)")
-        q = _by(constq, system=system)["vacuum_drop_V"]
-        ref = float(q.mean()) if q.notna().any() else 0.0
-        for _, run in p.iterrows():
-            drop, imposed = run["vacuum_drop_V"], run["imposed_drop_V"]
-            if not (np.isfinite(drop) and np.isfinite(imposed)) or imposed == 0:
-                continue
-            tested = True
-            measured = float(drop - ref)
-            key = f"{system} {run['potential']} r{run['replica']}"
-            result.numbers[key] = {"measured_V": measured, "imposed_V": float(imposed)}
-            if abs(measured - imposed) > rtol * abs(imposed):
-                failing.append(f"{key} (drop)")
-        if len(p):
-            drops = [
-                v
-                for k, v in result.numbers.items()
-                if k.startswith(f"{system} ") and isinstance(v, dict)
-            ]
-            if drops:
-                reasons.append(
-                    f"{system}: drop "
-                    + ", ".join(
-                        f"{_fmt(d['measured_V'])} V (imposed {_fmt(d['imposed_V'])} V)"
-                        for d in drops
-                    )
-                )
-    if not tested:
-        result.reason = (
-            "needs ≥ 2 ConstP potentials or a potential profile between two electrodes"
-        )
-        return result
-    result.verdict = NO_SUPPORT if failing else SUPPORT
-    result.reason = "; ".join(reasons) + (
-        f" (fails: {', '.join(failing)})" if failing else ""
-    )
-    return result
-
-
-def _claim5(accuracy: Mapping | None, criteria: Mapping) -> ClaimResult:
-    text = (
-        "The hybrid model is accurate: energies, forces and charges match the "
-        "reference."
-    )
-    limits = ", ".join(f"{q} ≤ {criteria[k]:g}" for q, k in _ACCURACY_KEYS.items())
-    crit = (
-        "Ensemble-mean RMSE on the test split (validation split, else all rows) "
-        f"at most: {limits} (eV/atom, eV/Å, e) for every quantity present."
-    )
-    result = ClaimResult(5, text, FIGURES["parity"], crit, NOT_TESTABLE, "")
-    if not accuracy:
-        result.reason = "no predictions table (results/train/predictions.csv)"
-        return result
-    failing, parts = [], []
-    for quantity, numbers in accuracy.items():
-        key = _ACCURACY_KEYS.get(quantity)
-        result.numbers[quantity] = numbers
-        parts.append(f"{quantity} RMSE {_fmt(numbers['rmse'])} {numbers['unit']}")
-        if key is not None and not numbers["rmse"] <= criteria[key]:
-            failing.append(quantity)
-    result.verdict = NO_SUPPORT if failing else SUPPORT
-    result.reason = "; ".join(parts) + (
-        f" (above threshold: {', '.join(failing)})" if failing else ""
-    )
-    return result
-
-
-def _claim6(table, phases: Mapping[str, str]) -> ClaimResult:
-    text = (
-        "Li transport in the SEI components (MSD and diffusivity); tested here "
-        "as: Li moves faster through amorphous than through crystalline SEI, "
-        "the mobility behind Li aggregation in amorphous SEI (our reading)."
-    )
-    crit = (
-        "Mean D_Li of SEI Li over all runs of amorphous-SEI systems > that of "
-        "crystalline-SEI systems, by more than the combined error "
-        "(DiffusionAnalyzer's standard deviations); a smaller difference is "
-        "not resolved."
-    )
-    result = ClaimResult(6, text, FIGURES["li_msd"], crit, NOT_TESTABLE, "")
-    phase = table["system"].map(lambda s: phases.get(s, "unknown"))
-    stats = {}
-    for name in ("amorphous", "crystalline"):
-        sub = table[(phase == name) & table["D_li_sei_cm2_s"].notna()]
-        if sub.empty:
-            result.reason = f"no SEI diffusivity of a {name}-SEI system"
-            return result
-        d = float(sub["D_li_sei_cm2_s"].mean())
-        err = float(np.sqrt(np.nansum(sub["D_li_sei_std_cm2_s"] ** 2)) / len(sub))
-        stats[name] = (d, err)
-    (da, ea), (dc, ec) = stats["amorphous"], stats["crystalline"]
-    sigma = math.hypot(ea, ec)
-    result.numbers = {
-        "D_amorphous_cm2_s": da,
-        "D_amorphous_err": ea,
-        "D_crystalline_cm2_s": dc,
-        "D_crystalline_err": ec,
-    }
-    detail = (
-        f"D_Li(SEI) {_fmt(da)} ± {_fmt(ea)} cm²/s (amorphous) vs "
-        f"{_fmt(dc)} ± {_fmt(ec)} cm²/s (crystalline)"
-    )
-    if abs(da - dc) <= sigma:
-        result.reason = detail + ": difference within the error"
-        return result
-    result.verdict = SUPPORT if da > dc else NO_SUPPORT
-    result.reason = detail
-    return result
-
-
-def evaluate_claims(
-    runs,
-    phases: Mapping[str, str] | None = None,
-    accuracy: Mapping | None = None,
-    criteria: Mapping[str, float] | None = None,
-) -> list[ClaimResult]:
-    """Check the paper's six claims (DESIGN §7) against the run numbers.
-
-    Parameters
-    ----------
-    runs : pandas.DataFrame
-        One row per run (:func:`run_headline`), replicas separate.
-    phases : mapping, optional
-        System → SEI phase (:func:`sei_phases`).
-    accuracy : mapping, optional
-        :func:`constpot.analysis.accuracy.headline_accuracy` output.
-    criteria : mapping, optional
-        Overrides of :data:`CLAIM_CRITERIA`.
-
-    Returns
-    -------
-    list of ClaimResult
-    """
-    import pandas as pd
-
-    crit = {**CLAIM_CRITERIA, **(criteria or {})}
-    phases = phases or {}
-    if runs is None or len(runs) == 0:
-        runs = pd.DataFrame(
-            columns=[
-                "system",
-                "mode",
-                "potential",
-                "replica",
-                "anode_potential_V",
-                "deposited_li",
-                "duration_ps",
-                "largest_cluster",
-                "largest_cluster_max",
-                "roughness_end_A",
-                "anode_charge_e",
-                "electrode_drop_V",
-                "vacuum_drop_V",
-                "imposed_drop_V",
-                "D_li_sei_cm2_s",
-                "D_li_sei_std_cm2_s",
-            ]
-        )
-    return [
-        _claim1(runs),
-        _claim2(runs),
-        _claim3(runs, phases),
-        _claim4(runs, float(crit["potential_drop_rtol"])),
-        _claim5(accuracy, crit),
-        _claim6(runs, phases),
-    ]
 
 
 def _markdown_table(table) -> str:
@@ -666,11 +297,33 @@ def _json_safe(obj):
         return {str(k): _json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_json_safe(v) for v in obj]
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         return float(obj) if math.isfinite(obj) else None
     return obj
+
+
+def _load_events(run_dirs: Sequence[str | Path]):
+    import pandas as pd
+
+    tables = []
+    for run_dir in run_dirs:
+        path = Path(run_dir) / "events.csv"
+        if path.is_file() and path.stat().st_size > 0:
+            try:
+                table = pd.read_csv(path)
+            except pd.errors.EmptyDataError:
+                continue
+            if len(table):
+                tables.append(table)
+    if not tables:
+        return pd.DataFrame()
+    events = pd.concat(tables, ignore_index=True)
+    events["potential"] = events["potential"].astype(str)
+    return events
 
 
 def summarise(
@@ -681,6 +334,9 @@ def summarise(
     predictions: str | Path | None = None,
     phases: Mapping[str, str] | None = None,
     criteria: Mapping[str, float] | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
 ) -> list[ClaimResult]:
     """Write ``summary.json``, ``summary.md`` and ``paper_claims.md``.
 
@@ -696,7 +352,9 @@ def summarise(
     phases : mapping, optional
         System → SEI phase; default guessed from the names.
     criteria : mapping, optional
-        Overrides of :data:`CLAIM_CRITERIA`.
+        Overrides of :data:`~constpot.analysis.claims.CLAIM_CRITERIA`.
+    bootstrap, seed, confidence
+        Bootstrap replicates, seed and coverage of every interval.
 
     Returns
     -------
@@ -707,21 +365,48 @@ def summarise(
     from .accuracy import headline_accuracy, read_predictions
 
     runs = pd.DataFrame([run_headline(d) for d in run_dirs])
+    if len(runs):
+        runs["potential"] = runs["potential"].astype(str)
     names = sorted(set(runs["system"])) if len(runs) else []
     phases = {**sei_phases(None, names), **(phases or {})}
-    accuracy = None
+    pred = accuracy = None
     if predictions is not None and Path(predictions).is_file():
-        accuracy = headline_accuracy(read_predictions(predictions))
-    claims = evaluate_claims(runs, phases, accuracy, criteria)
+        pred = read_predictions(predictions)
+        accuracy = headline_accuracy(pred)
+    events = _load_events(run_dirs)
+    claims = evaluate_claims(
+        runs, phases, pred, criteria, events, bootstrap, seed, confidence
+    )
     table = summary_table(runs, phases)
     crit = {**CLAIM_CRITERIA, **(criteria or {})}
+    left_out = (
+        runs[runs["complete"].map(incomplete).astype(bool)]
+        if len(runs)
+        else pd.DataFrame()
+    )
+    excluded = [
+        {
+            "system": r["system"],
+            "run": f"{r['mode']}_{r['potential']}_r{r['replica']}",
+            "md_status": r["md_status"],
+            "fraction_done": r["fraction_done"],
+        }
+        for _, r in left_out.iterrows()
+    ]
 
     doc = {
         "runs": runs.to_dict(orient="records"),
+        "excluded_runs": excluded,
         "table": table.to_dict(orient="records"),
         "phases": phases,
         "accuracy": accuracy,
         "criteria": crit,
+        "statistics": {
+            "method": "percentile bootstrap",
+            "bootstrap": int(bootstrap),
+            "seed": int(seed),
+            "confidence": float(confidence),
+        },
         "claims": [c.todict() for c in claims],
     }
     with atomic_path(out_json) as tmp:
@@ -730,16 +415,28 @@ def summarise(
     md = [
         "# constpot summary",
         "",
-        f"{len(runs)} runs; one row per system × mode × anode potential, "
-        "replica mean ± standard deviation. Deposited Li: Li that joined the "
-        "anode (counted once); reduced Li⁺: Li of SEI or electrolyte with "
-        "charge below the threshold, at the end; anode charge: mean over the "
-        "final window; roughness and protrusion of the anode surface and "
-        "largest reduced-Li cluster in the SEI: at the end.",
+        f"{len(runs)} runs ({len(excluded)} left out: the MD stopped before "
+        "its planned steps); one row per system × mode × anode potential, "
+        "replica mean ± standard deviation over complete runs. Deposited Li: "
+        "Li that started in the SEI or electrolyte and joined the anode's "
+        "metal network (counted once, at arrival); reduced Li⁺: Li of the SEI "
+        "or electrolyte whose charge dropped by the threshold from its "
+        "reference, change since t = 0; aggregated SEI Li: reduced Li in SEI "
+        "clusters, change since t = 0; anode charge: mean over the final "
+        "window; roughness at the end, largest rise of the surface since "
+        "t = 0; D_xy: in-plane, only where the MSD is diffusive.",
         "",
         _markdown_table(table) if len(table) else "(no runs)",
         "",
     ]
+    if excluded:
+        md += ["## Left out of the claims", ""]
+        md += [
+            f"- {e['system']}/{e['run']}: MD {e['md_status']}, "
+            f"{_fmt(e['fraction_done'])} of the planned steps"
+            for e in excluded
+        ]
+        md.append("")
     if accuracy:
         md += ["## Model accuracy", "", "| quantity | split | RMSE | MAE | unit |"]
         md += ["|---|---|---|---|---|"]
@@ -752,14 +449,17 @@ def summarise(
     with atomic_path(out_md) as tmp:
         tmp.write_text("\n".join(md))
 
+    pct = f"{100 * confidence:g} %"
     lines = [
         "# Paper claims: what this run shows",
         "",
         "Hu et al., Nat. Commun. 16, 7379 (2025). Each claim is tested by the "
         "figure named and the criterion stated, computed from the numbers in "
-        "summary.json. Verdicts: support / no support / not testable at demo "
-        "scale (runs missing, nothing happened within the simulated time, or a "
-        "difference within its error).",
+        f"summary.json. Intervals: {pct} percentile bootstrap, {bootstrap} "
+        f"replicates, seed {seed}. Verdicts: supported / not supported / not "
+        "testable (runs missing, too few replicas or events, motion not yet "
+        "diffusive, or an interval that holds zero). Runs whose MD stopped "
+        f"early are left out ({len(excluded)}).",
         "",
     ]
     for c in claims:
@@ -769,9 +469,15 @@ def summarise(
             f"- Figure: `{c.figure}`",
             f"- Criterion: {c.criterion}",
             f"- Verdict: **{c.verdict}**",
-            f"- Numbers: {c.reason}",
-            "",
+            f"- Numbers: {c.reason or 'none'}",
         ]
+        for name, iv in c.intervals.items():
+            lines.append(
+                f"  - {name}: {_fmt(iv['value'])} "
+                f"[{_fmt(iv['lo'])}, {_fmt(iv['hi'])}] {iv['unit']}".rstrip()
+                + f" (n = {iv['n_units']})"
+            )
+        lines.append("")
     with atomic_path(out_claims) as tmp:
         tmp.write_text("\n".join(lines))
     return claims
