@@ -132,7 +132,7 @@ def _anode_charges(cell, hybrid, tmp_path, **kw):
     sums = []
 
     def total(md, step):
-        sums.append(md.step_calc.last["charges"].sum())
+        sums.append(md.calc.results["charges"].sum())
 
     run(cell, hybrid("dense"), settings, tmp_path, callback=total, **QUIET)
     # Every step, unrounded: Σq = Q is a constraint of the solve.

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from ase import units
 from ase.io import read
 
 from constpot.md import MDGuardError, MDSettings, read_checkpoint, run
@@ -80,3 +81,33 @@ def test_check_forces_names_atoms_and_nan(cell):
 def test_guard_limits_are_validated():
     with pytest.raises(ValueError, match="min_distance_A"):
         GuardLimits(min_distance_A=-1.0)
+
+
+def test_overlap_that_breaks_the_evaluation_is_reported_by_the_guard(cell, tmp_path):
+    """Li⁺ and F⁻ fired at each other: at step 1 they are closer than the charge
+    solver accepts (0.3 Å), the evaluation fails, and the run stops as the
+    overlap guard stops it, naming the pair, with the state of step 0 kept."""
+    from constpot.potential import HybridCalculator
+
+    li, f = 16, 17
+    cell.positions[f] = cell.positions[li] + [1.0, 0.0, 0.0]
+    masses = cell.get_masses()
+    velocities = np.zeros((len(cell), 3))
+    velocities[li, 0] = 0.45 * units.fs**-1  # Å/fs in ASE units
+    velocities[f, 0] = -0.45 * units.fs**-1
+    cell.set_momenta(velocities * masses[:, None])
+    settings = MDSettings(
+        mode="constq",
+        ensemble="nve",
+        n_steps=5,
+        initial_velocities=False,
+        electrodes="static",
+        walls="none",
+        max_force_eV_A=1e6,
+        max_temperature_factor=1e9,
+    )
+    calc = HybridCalculator(None, method="dense")  # no repulsion: QEq only
+    with pytest.raises(MDGuardError, match=r"step 1: atoms 16 \(Li\), 17 \(F\)") as e:
+        run(cell, calc, settings, tmp_path, **QUIET)
+    assert e.value.reason == "overlap" and e.value.atoms == [li, f]
+    assert read_checkpoint(tmp_path / "checkpoint.npz").step == 0

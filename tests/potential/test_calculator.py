@@ -9,7 +9,7 @@ from ase.calculators.lj import LennardJones
 
 from constpot.keys import ANODE, COUNTER, ELECTRODE, FROZEN, NOT_ELECTRODE
 from constpot.potential import HybridCalculator, QEqSettings
-from constpot.qeq import ChargeSolver, QEqParameters
+from constpot.qeq import ChargeSolver, MetallicRule, QEqParameters
 
 # the test cell is a closed Li | ions | Li capacitor: YB in the cell as given
 pytestmark = pytest.mark.filterwarnings("ignore:slab geometry")
@@ -227,3 +227,112 @@ def test_cuda_matches_cpu():
     assert e_gpu == pytest.approx(e_cpu, abs=1e-8)
     np.testing.assert_allclose(f_gpu, f_cpu, atol=1e-7)
     np.testing.assert_allclose(q_gpu, q_cpu, atol=1e-8)
+
+
+# ------------------------------------------------ parameters (issue 13, item 1)
+def test_set_potential_recomputes_charges_on_unchanged_atoms():
+    """ASE's cache is reset by set(): a new ψ on the same atoms gives new charges,
+    those of a fresh calculator at that ψ (dense: equal to round-off, 1e-10 e)."""
+    atoms = _cell()
+    calc = _calc(anode_potential_V=-1.0, counter_potential_V=1.0)
+    atoms.calc = calc
+    q1 = atoms.get_charges()
+    assert calc.set(anode_potential_V=-3.0) == {"anode_potential_V": -3.0}
+    assert calc.results == {}
+    q3 = atoms.get_charges()
+    fresh = atoms.copy()
+    fresh.calc = _calc(anode_potential_V=-3.0, counter_potential_V=1.0)
+    np.testing.assert_allclose(q3, fresh.get_charges(), rtol=0, atol=1e-10)
+    anode = atoms.arrays[ELECTRODE] == ANODE
+    assert q3[anode].sum() < q1[anode].sum() - 0.01  # lower ψ: electrons on it
+    # an unchanged value changes nothing and keeps the results
+    assert calc.set(anode_potential_V=-3, counter_potential_V=1.0) == {}
+    assert "charges" in calc.results
+
+
+def test_evaluation_at_solved_charges_equals_the_solve():
+    """fixed_charges = q*: E, Ω, forces and charges of the solve (dense, 1e-10);
+    no CG iterations, reported as not solved."""
+    atoms = _cell()
+    calc = _calc(anode_potential_V=-2.0, counter_potential_V=1.0)
+    atoms.calc = calc
+    forces = atoms.get_forces()
+    solved = dict(calc.results)
+    assert solved["qeq_solved"]
+    calc.set(fixed_charges=solved["charges"])
+    held = atoms.get_forces()
+    r = calc.results
+    assert not r["qeq_solved"] and r["cg_iterations"] == 0
+    np.testing.assert_allclose(held, forces, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(r["charges"], solved["charges"])
+    for key in ("energy", "free_energy", "qeq_energy", "grand_energy"):
+        assert r[key] == pytest.approx(solved[key], abs=1e-10), key
+    np.testing.assert_allclose(
+        r["electrode_charges"], solved["electrode_charges"], rtol=0, atol=1e-12
+    )
+
+
+def test_holding_some_atoms_at_their_solved_charges_keeps_the_rest():
+    """Fixing a subset at q* leaves q* the minimiser for the others (the KKT
+    system restricted to them): NaN entries are solved, to 1e-9 e."""
+    atoms = _cell()
+    calc = _calc(anode_potential_V=-2.0, counter_potential_V=1.0)
+    atoms.calc = calc
+    q = atoms.get_charges()
+    given = q.copy()
+    given[24:] = np.nan  # the ions are solved, the electrodes held
+    calc.set(fixed_charges=given)
+    np.testing.assert_allclose(atoms.get_charges(), q, rtol=0, atol=1e-9)
+    assert calc.results["qeq_solved"]
+
+
+def test_parameters_are_the_configuration():
+    calc = _calc(anode_potential_V=-1.0, metallic_exclude=("F",))
+    p = calc.parameters
+    assert p["anode_potential_V"] == -1.0 and p["electrodes"] == "static"
+    assert p["metallic_rule"] == MetallicRule(exclude=("F",))
+    # the old attribute names read the parameters and cannot be written
+    assert calc.anode_potential_V == -1.0
+    with pytest.raises(AttributeError):
+        calc.anode_potential_V = -6.0
+    with pytest.raises(TypeError, match="anode_potential"):
+        calc.set(anode_potential=-6.0)
+    with pytest.raises(ValueError, match="electrodes"):
+        calc.set(electrodes="dynamic")
+    with pytest.raises(ValueError, match="metallic_rule or its fields"):
+        calc.set(metallic_rule=MetallicRule(), metallic_cutoff_A=3.2)
+    with pytest.raises(ValueError, match="tol"):
+        calc.set(tol=-1.0)
+    assert calc.parameters["tol"] == 1e-8  # a refused change changes nothing
+    record = calc.todict()
+    assert record["metallic_rule"]["exclude"] == ["F"]
+    assert "electrode_labels" not in record and record["short_range"]
+
+
+def test_changed_electrode_array_is_a_system_change():
+    """The calculator reads the atoms' electrode array: changing it on the same
+    positions recomputes (ASE's own check ignores it)."""
+    atoms = _cell()
+    calc = _calc(anode_potential_V=-2.0, counter_potential_V=0.0)
+    atoms.calc = calc
+    before = calc.get_property("electrode_charges", atoms)
+    labels = atoms.arrays[ELECTRODE].copy()
+    labels[labels == COUNTER] = NOT_ELECTRODE
+    atoms.arrays[ELECTRODE] = labels
+    after = calc.get_property("electrode_charges", atoms)
+    assert after[1] == 0.0 and before[1] != 0.0
+
+
+def test_metallic_membership_is_the_rule_and_timings_are_results():
+    atoms = _cell()
+    frozen = np.zeros(len(atoms), bool)
+    frozen[[0, 12, 24]] = True  # 24 is an ion: never a member
+    atoms.arrays[FROZEN] = frozen
+    rule = MetallicRule(cutoff_A=3.3, min_neighbors=4)
+    calc = _calc(anode_potential_V=-1.0, electrodes="metallic", metallic_rule=rule)
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    np.testing.assert_array_equal(calc.results["electrode"], rule.labels(atoms, frozen))
+    np.testing.assert_array_equal(calc.membership(atoms), calc.results["electrode"])
+    for key in ("electrode_seconds", "qeq_seconds", "short_seconds"):
+        assert calc.results[key] >= 0.0, key

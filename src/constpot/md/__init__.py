@@ -7,22 +7,23 @@ Public API::
                           counter_potential_V=2.0, n_steps=2000)
     summary = run(atoms, calc, settings, "results/md/demo/constp_-6.0V_r0")
 
-``calc`` is a :class:`constpot.potential.HybridCalculator`. A run folder holds
+``calc`` is a :class:`constpot.potential.HybridCalculator`: it owns each step's
+physics and the driver configures it through ``calc.set``. A run folder holds
 ``traj.extxyz``, ``thermo.csv``, ``checkpoint.npz``, ``summary.json`` and
 ``md.log``; ``run(..., resume=True)`` continues from the checkpoint.
+
+Modules: ``settings`` (:class:`MDSettings`), ``schedule`` (membership updates
+and charge solves per step), ``driver`` (integration, guards, start and
+resume), ``record`` (the run folder's files), ``summary`` (``summary.json``),
+``output``, ``checkpoint``, ``guards``, ``walls``; ``commands`` is the CLI.
 """
 
 from .checkpoint import Checkpoint, read_checkpoint, write_checkpoint
-from .driver import (
-    MODES,
-    ConstantPotentialMD,
-    MDSettings,
-    MDSetupError,
-    potential_label,
-    run,
-)
+from .driver import ConstantPotentialMD, run
 from .guards import GuardLimits, MDGuardError
 from .output import THERMO_COLUMNS, ThermoWriter, TrajectoryWriter, read_thermo
+from .schedule import Schedule
+from .settings import MODES, MDSettings, MDSetupError, potential_label
 from .walls import WALL_ATOMS, HarmonicWalls, wall_indices
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "MDGuardError",
     "MDSettings",
     "MDSetupError",
+    "Schedule",
     "ThermoWriter",
     "TrajectoryWriter",
     "potential_label",

@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from ..config import versions
+from ..config import add_config_arguments, config_from_args, versions
 
 __all__ = ["parse_potential", "register", "run_seed"]
 
@@ -75,7 +75,7 @@ def register(sub) -> None:
             "Exit status 3 when a guard stops the run."
         ),
     )
-    p.add_argument("config", help="YAML config with an `md:` section")
+    add_config_arguments(p, "`md:` and `seed`")
     p.add_argument("--structure", required=True, help="interface extxyz")
     p.add_argument(
         "--models",
@@ -130,16 +130,18 @@ def register(sub) -> None:
 def _run_md(args) -> int:
     from pathlib import Path
 
-    from ase.io import read
-
+    # Imported here, not at the top: the physics stack (torch) loads when the
+    # command runs, not for `constpot --help` or another subcommand.
     from .. import __version__
-    from ..config import load_config
+    from ..io import read_structure
     from ..potential import HybridCalculator
-    from .driver import MDSettings, potential_label, run
+    from .driver import run
     from .guards import MDGuardError
+    from .record import TRAJ_FILE
+    from .settings import MDSettings, potential_label
 
-    config = load_config(args.config, "md")
-    md = dict(config["md"] or {})
+    config = config_from_args(args, "md")
+    md = config["md"]
     if args.threads:
         import torch
 
@@ -147,7 +149,7 @@ def _run_md(args) -> int:
     anode = parse_potential(args.potential, args.mode)
     base_seed = args.seed
     if base_seed is None:
-        base_seed = int(md.get("seed", config.get("seed", 0)))
+        base_seed = md.get("seed", config["seed"])
     settings = MDSettings.from_config(
         md,
         mode=args.mode,
@@ -164,15 +166,13 @@ def _run_md(args) -> int:
     if args.mode == "constq":
         settings.anode_potential_V = None
     structure = Path(args.structure)
-    if not structure.is_file():
-        raise FileNotFoundError(f"structure file not found: {structure}")
-    atoms = read(structure)
-    device = args.device or md.get("device", "auto")
+    atoms = read_structure(structure)
+    device = args.device or md["device"]
     solver = {
         "slab": True,
-        "method": md.get("method", "cg"),
-        "tol": float(md.get("tol", 1e-6)),
-        "metallic_exclude": tuple(md.get("metallic_exclude") or ()),
+        "method": md["method"],
+        "tol": md["tol"],
+        "metallic_exclude": tuple(md["metallic_exclude"]),
     }
     if args.models:
         calc = HybridCalculator.from_models(
@@ -212,8 +212,8 @@ def _run_md(args) -> int:
         )
     except MDGuardError as err:
         print(f"constpot md: stopped: {err}", file=sys.stderr, flush=True)
-        on_guard = args.on_guard or md.get("on_guard", "fail")
-        traj = Path(args.outdir) / "traj.extxyz"
+        on_guard = args.on_guard or md["on_guard"]
+        traj = Path(args.outdir) / TRAJ_FILE
         if on_guard == "record" and not (traj.is_file() and traj.stat().st_size):
             # nothing ran that could be analysed: that is a failure, not a result
             print("constpot md: stopped before the first frame", file=sys.stderr)

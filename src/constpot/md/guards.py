@@ -8,7 +8,9 @@ After every step the driver checks, in this order,
 3. temperature: below ``max_temperature_factor`` (5) × the target.
 
 A failed check raises :class:`MDGuardError`, which names the step, the reason
-and the atoms involved (indices and symbols). The driver catches nothing: it
+and the atoms involved (indices and symbols). A force evaluation that fails
+(atoms so close that the charge solver refuses them) is checked for overlaps
+first, so it stops the run as the geometry guard would. The driver catches nothing: it
 writes the last good frame and checkpoint first, then lets the error out; the
 CLI turns it into exit status 3.
 """

@@ -17,15 +17,31 @@ call the potential energy), ``free_energy`` is Ω (the potential part of the
 constant-potential conserved quantity), and ``forces`` are −∂Ω/∂R, which by the
 Hellmann–Feynman argument equal −∂E/∂R at fixed q* (the constraints do not
 depend on R). ``charges`` are q* (e) and ``electrode_charges`` the totals of
-the anode and counter electrode (e).
+the anode and counter electrode (e). Each evaluation also reports its own cost:
+``electrode_seconds`` (membership rule), ``qeq_seconds`` (charge solve and QEq
+forces) and ``short_seconds`` (short-range model).
+
+Settings are ASE parameters: ``calc.parameters`` holds them (see
+:attr:`HybridCalculator.default_parameters`) and ``calc.set(...)`` changes them,
+returns the changed ones and discards cached results when anything changed, so
+that a new ψ on unchanged atoms gives new charges. Writing an attribute does not
+configure the calculator (the parameter names are read-only properties).
 
 Electrodes are atoms with an applied potential ψ. Their membership is either
-given (``electrodes="static"``: ``electrode_labels`` or the ``electrode`` array
-of the atoms) or recomputed at each call by the paper's metallic-Li rule
-(``electrodes="metallic"``: ≥ 8 Li neighbours within 3.5 Å, frozen atoms always
-members, lower half anode, upper half counter electrode). With
+given (``electrodes="static"``: ``electrode_labels``, else the ``electrode``
+array of the atoms, else the metallic rule applied once at the first call) or
+recomputed at each call by the paper's metallic-Li rule
+(``electrodes="metallic"``: a :class:`~constpot.qeq.MetallicRule`, ≥ 8 Li
+neighbours within 3.5 Å, frozen Li always members; anode and counter electrode
+told apart by :func:`~constpot.qeq.metallic_li`). With
 ``anode_potential_V=None`` no potential is applied: constant total charge, the
 paper's ConstQ control.
+
+Evaluation at given charges: ``fixed_charges`` (e per atom) replaces the
+solve: E, Ω and the forces are those at these charges (forces −∂/∂R at fixed q,
+without the charge response). Atoms whose entry is NaN are solved with the
+others held (DESIGN §4, "fixed" atoms). The MD uses it to reuse charges between
+solves (``qeq_every > 1``).
 
 Sign convention: lowering ψ puts electrons on the electrode; the paper's
 electronegativity shift is φ = −ψ (its anode shift +6 eV is ψ = −6 V).
@@ -37,11 +53,15 @@ Example
 ...                                     counter_potential_V=2.0)
 >>> atoms.calc = calc                                                 # doctest: +SKIP
 >>> atoms.get_forces(), calc.results["electrode_charges"]             # doctest: +SKIP
+>>> calc.set(anode_potential_V=-4.0)        # results discarded       # doctest: +SKIP
+>>> atoms.get_charges()                     # solved again at −4 V    # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -51,15 +71,27 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
 from ..io import frozen_mask
-from ..keys import ANODE, COUNTER, ELECTRODE, NOT_ELECTRODE
-from ..qeq import electrode_potentials, metallic_li
+from ..keys import ANODE, COUNTER, ELECTRODE, FROZEN, MOL_ID, MOLECULE, NOT_ELECTRODE
+from ..qeq import ChargeSolver, MetallicRule, electrode_potentials
 from ..qeq.errors import QEqSetupError
+from ._parameters import (
+    DEFAULTS,
+    MEMBERSHIP_KEYS,
+    PER_ATOM,
+    RULE_KEYWORDS,
+    SOLVER_KEYS,
+    normalise,
+    parameter_property,
+    same,
+)
+from .nequip_io import QEQ_SETTINGS_NAME, load_calculator
 from .settings import QEqSettings
 
 __all__ = ["HybridCalculator"]
 
-#: Name of the QEq settings file saved beside each trained model.
-QEQ_SETTINGS_FILE = "qeq.json"
+#: Per-atom arrays a calculation reads besides ASE's own (a change of any of
+#: them discards cached results, see ``check_state``).
+_READ_ARRAYS = (ELECTRODE, FROZEN, MOLECULE, MOL_ID)
 
 
 class HybridCalculator(Calculator):
@@ -70,7 +102,8 @@ class HybridCalculator(Calculator):
     short_range : ase Calculator, sequence of Calculators, or None
         Short-range energy and forces (a NequIP model, or any ASE calculator).
         A sequence is an ensemble: its mean is used, and the force deviation
-        max_i std_m |F_i^m| is reported. None: QEq only.
+        max_i std_m |F_i^m| is reported. None: QEq only. The model, not a
+        parameter: fixed for the calculator's life.
     qeq : QEqSettings, path to its JSON, or None
         QEq parameters; None means the paper's table. When the settings hold
         ``molecule_charges``, every call constrains those molecules (from the
@@ -85,19 +118,43 @@ class HybridCalculator(Calculator):
     total_charge : float, e
         Total charge of the cell.
     electrodes : {"static", "metallic"}
-        Fixed membership, or the metallic-Li rule re-applied at every call.
+        Fixed membership, or the metallic rule re-applied at every call.
     electrode_labels : (n_atoms,) int array_like, optional
         Static membership (0 none, 1 anode, 2 counter). Default: the atoms'
-        ``electrode`` array, else the metallic-Li rule at the first call.
-    metallic_cutoff_A, metallic_min_neighbors : float, int
-        The metallic-Li rule (3.5 Å, 8 neighbours).
-    metallic_exclude : sequence of str
-        Elements that make a Li within 2.6 Å ionic, never metallic (e.g.
-        ``("F", "O")`` keeps SEI Li off the electrode; not in the paper's
-        rule, see :func:`constpot.qeq.metallic_li`).
+        ``electrode`` array, else the metallic rule at the first call.
+    metallic_rule : MetallicRule, optional
+        The metallic-Li rule (default: the paper's, 8 Li within 3.5 Å).
+    metallic_cutoff_A, metallic_min_neighbors, metallic_exclude : optional
+        Fields of ``metallic_rule`` given one by one (``cutoff_A``,
+        ``min_neighbors``, ``exclude``); not together with ``metallic_rule``.
+    fixed_charges : (n_atoms,) float array_like, e, optional
+        Evaluate at these charges instead of solving; NaN entries are solved
+        with the others held. With every atom given, ``total_charge`` and the
+        molecule constraints are not applied: the charges are taken as they
+        are (their sum is the total).
     solver_options : dict, optional
         Extra keyword arguments of :class:`~constpot.qeq.ChargeSolver`
         (``kspace``, ``max_iter``, ``preconditioner``, ``cutoff``).
+    **kwargs
+        Of :class:`ase.calculators.calculator.Calculator` (``label``,
+        ``directory``, ``atoms``).
+
+    Attributes
+    ----------
+    parameters : dict
+        The settings above (``metallic_*`` folded into ``metallic_rule``).
+        Change them with :meth:`set`.
+    guess : (n_atoms,) ndarray or None, e
+        Charges of the last solve, the warm start of the next one. State, not
+        a parameter: it changes no converged result, and :meth:`set` keeps it.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A parameter out of range or of the wrong type (the message names it).
+    QEqSetupError
+        At calculation: bad electrode labels (the message names the atom), no
+        electrode atom under a potential, ``fixed_charges`` of the wrong length.
     """
 
     implemented_properties: ClassVar[list[str]] = [
@@ -107,7 +164,16 @@ class HybridCalculator(Calculator):
         "charges",
         "electrode_charges",
     ]
-    default_parameters: ClassVar[dict] = {}
+    default_parameters: ClassVar[dict] = DEFAULTS
+
+    # The old attribute names stay readable; writing one raises AttributeError.
+    anode_potential_V = parameter_property("anode_potential_V")
+    counter_potential_V = parameter_property("counter_potential_V")
+    total_charge = parameter_property("total_charge")
+    electrodes = parameter_property("electrodes")
+    electrode_labels = parameter_property("electrode_labels")
+    metallic_rule = parameter_property("metallic_rule")
+    fixed_charges = parameter_property("fixed_charges")
 
     def __init__(
         self,
@@ -123,13 +189,14 @@ class HybridCalculator(Calculator):
         total_charge: float = 0.0,
         electrodes: str = "static",
         electrode_labels=None,
-        metallic_cutoff_A: float = 3.5,
-        metallic_min_neighbors: int = 8,
-        metallic_exclude: Sequence[str] = (),
+        metallic_rule: MetallicRule | None = None,
+        metallic_cutoff_A: float | None = None,
+        metallic_min_neighbors: int | None = None,
+        metallic_exclude: Sequence[str] | None = None,
+        fixed_charges=None,
         solver_options: dict | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if short_range is None:
             members: list[Calculator] = []
         elif isinstance(short_range, Calculator) or hasattr(
@@ -140,34 +207,30 @@ class HybridCalculator(Calculator):
             members = list(short_range)
         self.short_range = members
         self.ensemble = len(members) > 1
-        if qeq is None:
-            qeq = QEqSettings()
-        elif not isinstance(qeq, QEqSettings):
-            qeq = QEqSettings.read(qeq)
-        self.qeq = qeq
-        if electrodes not in ("static", "metallic"):
-            raise ValueError(
-                f"electrodes must be 'static' or 'metallic', got {electrodes!r}"
-            )
-        self.electrodes = electrodes
-        self.anode_potential_V = (
-            None if anode_potential_V is None else float(anode_potential_V)
-        )
-        self.counter_potential_V = float(counter_potential_V)
-        self.total_charge = float(total_charge)
-        self.metallic_cutoff_A = float(metallic_cutoff_A)
-        self.metallic_min_neighbors = int(metallic_min_neighbors)
-        self.metallic_exclude = tuple(metallic_exclude)
-        self.solver = qeq.solver(
-            slab=slab, method=method, tol=tol, device=device, **(solver_options or {})
-        )
-        self.electrode_labels = (
-            None
-            if electrode_labels is None
-            else np.asarray(electrode_labels, dtype=np.int64).copy()
-        )
-        #: Warm start for the next charge solve (last solved charges).
         self.guess: np.ndarray | None = None
+        self._solver: ChargeSolver | None = None
+        self._rule_labels: np.ndarray | None = None  # static mode, rule applied once
+        super().__init__(**kwargs)
+        self.set(
+            qeq=qeq,
+            slab=slab,
+            method=method,
+            tol=tol,
+            device=device,
+            solver_options=solver_options,
+            anode_potential_V=anode_potential_V,
+            counter_potential_V=counter_potential_V,
+            total_charge=total_charge,
+            electrodes=electrodes,
+            electrode_labels=electrode_labels,
+            metallic_rule=metallic_rule,
+            metallic_cutoff_A=metallic_cutoff_A,
+            metallic_min_neighbors=metallic_min_neighbors,
+            metallic_exclude=metallic_exclude,
+            fixed_charges=fixed_charges,
+        )
+        if self._solver is None:  # every solver parameter at its default
+            self._solver = self._build_solver()
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -183,6 +246,8 @@ class HybridCalculator(Calculator):
 
         Each model file must have ``qeq.json`` beside it (written by
         ``constpot train``); all must agree, and so must ``qeq`` when given.
+        ``device="auto"`` picks CUDA when present. Other keywords are those of
+        the constructor.
 
         Raises
         ------
@@ -200,7 +265,7 @@ class HybridCalculator(Calculator):
         for p in paths:
             if not p.is_file():
                 raise FileNotFoundError(f"model file not found: {p}")
-            saved.append(QEqSettings.read(p.parent / QEQ_SETTINGS_FILE))
+            saved.append(QEqSettings.read(p.parent / QEQ_SETTINGS_NAME))
         for p, s in zip(paths[1:], saved[1:], strict=True):
             saved[0].check_compatible(s, what=f"model {p}")
         if qeq is None:
@@ -208,44 +273,154 @@ class HybridCalculator(Calculator):
         elif not isinstance(qeq, QEqSettings):
             qeq = QEqSettings.read(qeq)
         qeq.check_compatible(saved[0], what=f"model {paths[0]}")
-        from .nequip_io import load_calculator
-
         device = _auto_device() if device == "auto" else device
         members = [load_calculator(p, device=device) for p in paths]
         return cls(members, qeq, device=device, **kwargs)
 
-    # ------------------------------------------------------------ electrodes
-    @property
-    def constant_potential(self) -> bool:
-        return self.anode_potential_V is not None
+    # -------------------------------------------------------------- parameters
+    def set(self, **kwargs) -> dict:
+        """Change parameters; returns those that changed (normalised values).
 
-    def set_electrode_labels(self, labels) -> None:
-        """Fix the electrode membership used by the next calls (static mode)."""
-        self.electrode_labels = np.asarray(labels, dtype=np.int64).copy()
+        Any change discards the cached results (ASE's ``reset``), so the next
+        property request recomputes even on unchanged atoms. The warm-start
+        guess is kept. ``metallic_cutoff_A``, ``metallic_min_neighbors`` and
+        ``metallic_exclude`` change one field of ``metallic_rule``; None for
+        any of them means "leave as is".
+
+        Raises
+        ------
+        TypeError
+            An unknown parameter name.
+        ValueError
+            A bad value (the message names the parameter).
+        """
+        fields = {
+            field: kwargs.pop(key)
+            for key, field in RULE_KEYWORDS.items()
+            if kwargs.get(key, None) is not None
+        }
+        for key in RULE_KEYWORDS:
+            kwargs.pop(key, None)
+        if fields:
+            if kwargs.get("metallic_rule") is not None:
+                raise ValueError(
+                    "give metallic_rule or its fields (metallic_cutoff_A, "
+                    "metallic_min_neighbors, metallic_exclude), not both"
+                )
+            base = self.parameters.get("metallic_rule") or MetallicRule()
+            kwargs["metallic_rule"] = dataclasses.replace(base, **fields)
+        unknown = sorted(set(kwargs) - set(self.default_parameters))
+        if unknown:
+            raise TypeError(
+                f"HybridCalculator has no parameter(s) {unknown}; known: "
+                f"{sorted(self.default_parameters)} and {sorted(RULE_KEYWORDS)}"
+            )
+        changed = {}
+        for key, value in kwargs.items():
+            value = normalise(key, value)
+            if key not in self.parameters or not same(self.parameters[key], value):
+                changed[key] = value
+        if not changed:
+            return changed
+        if changed.keys() & SOLVER_KEYS:
+            # build before storing: a bad solver setting leaves the old ones
+            solver = self._build_solver({**self.parameters, **changed})
+        else:
+            solver = self._solver
+        self.parameters.update(changed)
+        self._solver = solver
+        if changed.keys() & MEMBERSHIP_KEYS:
+            self._rule_labels = None
         self.reset()
+        return changed
 
-    def metallic_labels(self, atoms: Atoms) -> np.ndarray:
-        """The paper's metallic-Li membership, frozen atoms always members."""
-        return metallic_li(
-            atoms,
-            cutoff=self.metallic_cutoff_A,
-            min_neighbors=self.metallic_min_neighbors,
-            always=frozen_mask(atoms),
-            exclude_bonded_to=self.metallic_exclude,
+    def _build_solver(self, params: dict | None = None) -> ChargeSolver:
+        p = self.parameters if params is None else params
+        return p["qeq"].solver(
+            slab=p["slab"],
+            method=p["method"],
+            tol=p["tol"],
+            device=p["device"],
+            **p["solver_options"],
         )
 
-    def _labels_for(self, atoms: Atoms) -> np.ndarray:
+    @property
+    def solver(self) -> ChargeSolver:
+        """The charge solver built from the parameters (rebuilt by :meth:`set`)."""
+        return self._solver
+
+    @property
+    def qeq(self) -> QEqSettings:
+        """The QEq settings (``parameters["qeq"]``)."""
+        return self.parameters["qeq"]
+
+    @property
+    def constant_potential(self) -> bool:
+        """True when a potential is applied (``anode_potential_V`` not None)."""
+        return self.parameters["anode_potential_V"] is not None
+
+    def todict(self, skip_default: bool = False) -> dict:
+        """Settings, for provenance records (JSON-ready).
+
+        The short-range model's class names, the QEq settings, the solver's
+        settings (``slab``, ``method``, ``tol``, ``device`` and the
+        ``solver_options`` it uses), and the other parameters except the
+        per-atom ones (``electrode_labels``, ``fixed_charges``: the trajectory
+        records what was used). ``skip_default`` leaves out those at their
+        default.
+        """
+        out = {
+            "short_range": [type(m).__name__ for m in self.short_range],
+            "solver": self.solver.todict(),
+        }
+        defaults = self.get_default_parameters()
+        for key, value in self.parameters.items():
+            if key in PER_ATOM or (key in SOLVER_KEYS and key != "qeq"):
+                continue
+            if skip_default and same(normalise(key, defaults.get(key)), value):
+                continue
+            out[key] = value.todict() if hasattr(value, "todict") else value
+        return out
+
+    def check_state(self, atoms: Atoms, tol: float = 1e-15) -> list[str]:
+        """ASE's system changes, plus the per-atom arrays a calculation reads."""
+        changes = super().check_state(atoms, tol=tol)
+        if self.atoms is not None:
+            for key in _READ_ARRAYS:
+                old, new = self.atoms.arrays.get(key), atoms.arrays.get(key)
+                if (old is None) != (new is None) or (
+                    old is not None and not np.array_equal(old, new)
+                ):
+                    changes.append(key)
+        return changes
+
+    # ------------------------------------------------------------ electrodes
+    def membership(self, atoms: Atoms) -> np.ndarray:
+        """The electrode labels a calculation on ``atoms`` uses (no solve).
+
+        Returns
+        -------
+        (n_atoms,) int ndarray
+            0 none, 1 anode, 2 counter electrode (a copy).
+
+        Raises
+        ------
+        QEqSetupError
+            Labels of the wrong length, or a value other than 0, 1, 2 (the
+            message names the atom index).
+        """
+        p = self.parameters
         n = len(atoms)
-        if self.electrodes == "metallic":
-            self.electrode_labels = self.metallic_labels(atoms)
-        elif self.electrode_labels is None:
-            if ELECTRODE in atoms.arrays:
-                self.electrode_labels = np.asarray(
-                    atoms.arrays[ELECTRODE], dtype=np.int64
-                ).copy()
-            else:
-                self.electrode_labels = self.metallic_labels(atoms)
-        labels = self.electrode_labels
+        if p["electrodes"] == "metallic":
+            labels = p["metallic_rule"].labels(atoms, frozen_mask(atoms))
+        elif p["electrode_labels"] is not None:
+            labels = p["electrode_labels"]
+        elif ELECTRODE in atoms.arrays:
+            labels = np.asarray(atoms.arrays[ELECTRODE], dtype=np.int64)
+        else:
+            if self._rule_labels is None or len(self._rule_labels) != n:
+                self._rule_labels = p["metallic_rule"].labels(atoms, frozen_mask(atoms))
+            labels = self._rule_labels
         if labels.shape != (n,):
             raise QEqSetupError(
                 f"electrode_labels has shape {labels.shape}, atoms has {n} atoms"
@@ -256,45 +431,23 @@ class HybridCalculator(Calculator):
                 f"electrode label {int(labels[bad[0]])} of atom index {int(bad[0])} "
                 f"is not one of {NOT_ELECTRODE}, {ANODE}, {COUNTER}"
             )
-        return labels
+        return np.array(labels, dtype=np.int64)
 
     # ------------------------------------------------------------ calculation
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
-        n = len(atoms)
-        labels = self._labels_for(atoms)
-        psi = None
-        if self.constant_potential:
-            psi = electrode_potentials(
-                labels, self.anode_potential_V, self.counter_potential_V
-            )
-        guess = self.guess if self.guess is not None and len(self.guess) == n else None
-        res = self.solver.solve(
-            atoms,
-            potential=psi,
-            total_charge=self.total_charge,
-            groups=self.qeq.groups(atoms),
-            guess=guess,
-        )
-        self.guess = res.charges.copy()
+        start = time.perf_counter()
+        labels = self.membership(atoms)
+        t_electrode = time.perf_counter() - start
 
-        e_short, f_short, f_dev = 0.0, np.zeros((n, 3)), None
-        if self.short_range:
-            energies, forces = [], []
-            for member in self.short_range:
-                # the members' raw results: constraints (frozen atoms, walls)
-                # are applied once, by Atoms, to the total
-                energies.append(float(member.get_potential_energy(atoms)))
-                forces.append(np.asarray(member.get_forces(atoms), dtype=float))
-            e_short = float(np.mean(energies))
-            stack = np.stack(forces)
-            f_short = stack.mean(axis=0)
-            if self.ensemble:
-                # max over atoms of the norm of the per-atom force standard
-                # deviation across members (DP-GEN's model deviation)
-                spread = np.sqrt(((stack - f_short) ** 2).sum(axis=2).mean(axis=0))
-                f_dev = float(spread.max())
+        start = time.perf_counter()
+        res, solved = self._charges(atoms, labels)
+        t_qeq = time.perf_counter() - start
+
+        start = time.perf_counter()
+        e_short, f_short, f_dev = self._short_range(atoms)
+        t_short = time.perf_counter() - start
 
         anode_q = float(res.charges[labels == ANODE].sum())
         counter_q = float(res.charges[labels == COUNTER].sum())
@@ -304,31 +457,84 @@ class HybridCalculator(Calculator):
             forces=f_short + res.forces,
             charges=res.charges.copy(),
             electrode_charges=np.array([anode_q, counter_q]),
-            electrode=labels.copy(),
+            electrode=labels,
             qeq_energy=res.energy,
             grand_energy=res.grand_energy,
             short_energy=e_short,
             short_forces=f_short,
             cg_iterations=int(res.iterations),
             qeq_residual=float(res.residual),
+            qeq_solved=solved,
+            electrode_seconds=t_electrode,
+            qeq_seconds=t_qeq,
+            short_seconds=t_short,
         )
         if f_dev is not None:
             self.results["force_deviation"] = f_dev
 
-    def todict(self) -> dict:
-        """Settings, for provenance records."""
-        return {
-            "short_range": [type(m).__name__ for m in self.short_range],
-            "qeq": self.qeq.todict(),
-            "solver": self.solver.todict(),
-            "anode_potential_V": self.anode_potential_V,
-            "counter_potential_V": self.counter_potential_V,
-            "total_charge": self.total_charge,
-            "electrodes": self.electrodes,
-            "metallic_cutoff_A": self.metallic_cutoff_A,
-            "metallic_min_neighbors": self.metallic_min_neighbors,
-            "metallic_exclude": list(self.metallic_exclude),
-        }
+    def _charges(self, atoms: Atoms, labels: np.ndarray):
+        """Charge result (solved, or at ``fixed_charges``) and whether it solved."""
+        p = self.parameters
+        n = len(atoms)
+        psi = None
+        if p["anode_potential_V"] is not None:
+            psi = electrode_potentials(
+                labels, p["anode_potential_V"], p["counter_potential_V"]
+            )
+        given = p["fixed_charges"]
+        fixed = None
+        if given is not None:
+            if given.shape != (n,):
+                raise QEqSetupError(
+                    f"fixed_charges has shape {given.shape}, atoms has {n} atoms"
+                )
+            fixed = ~np.isnan(given)
+            # the solver reads held charges from the initial charges
+            atoms = Atoms(
+                numbers=atoms.numbers,
+                positions=atoms.positions,
+                cell=atoms.cell,
+                pbc=atoms.pbc,
+                charges=np.where(fixed, given, 0.0),
+            )
+            if fixed.all():
+                # Charges as given: their sum is the total, no group constraint.
+                res = self.solver.solve(
+                    atoms, potential=psi, fixed=fixed, total_charge=float(given.sum())
+                )
+                return res, False
+        guess = self.guess if self.guess is not None and len(self.guess) == n else None
+        res = self.solver.solve(
+            atoms,
+            potential=psi,
+            fixed=fixed,
+            total_charge=p["total_charge"],
+            groups=p["qeq"].groups(self.atoms),
+            guess=guess,
+        )
+        self.guess = res.charges.copy()
+        return res, True
+
+    def _short_range(self, atoms: Atoms):
+        """Mean short-range energy (eV), forces (eV/Å) and force deviation."""
+        n = len(atoms)
+        if not self.short_range:
+            return 0.0, np.zeros((n, 3)), None
+        energies, forces = [], []
+        for member in self.short_range:
+            # the members' raw results: constraints (frozen atoms, walls)
+            # are applied once, by Atoms, to the total
+            energies.append(float(member.get_potential_energy(atoms)))
+            forces.append(np.asarray(member.get_forces(atoms), dtype=float))
+        stack = np.stack(forces)
+        mean = stack.mean(axis=0)
+        deviation = None
+        if self.ensemble:
+            # max over atoms of the norm of the per-atom force standard
+            # deviation across members (DP-GEN's model deviation)
+            spread = np.sqrt(((stack - mean) ** 2).sum(axis=2).mean(axis=0))
+            deviation = float(spread.max())
+        return float(np.mean(energies)), mean, deviation
 
 
 def _auto_device() -> str:

@@ -13,6 +13,7 @@ from .errors import ConvergenceError, QEqSetupError
 from .ewald import EwaldSettings, GaussianEwald, check_slab_cell
 from .geometry import check_vacuum, pad_vacuum, rotate_normal_to_z, slab_thickness
 from .params import PAPER_TABLE, QEqParameters
+from .rule import MetallicRule
 from .solver import ChargeResult, ChargeSolver
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ConvergenceError",
     "EwaldSettings",
     "GaussianEwald",
+    "MetallicRule",
     "QEqParameters",
     "QEqSetupError",
     "check_slab_cell",

@@ -1,0 +1,295 @@
+"""The files of one run folder, written as the run goes.
+
+:class:`RunRecord` owns ``md.log``, ``thermo.csv``, ``traj.extxyz`` and
+``checkpoint.npz`` of a run: it turns a :class:`Snapshot` of the state after a
+step into a thermo row, a trajectory frame and a checkpoint, at the intervals
+of the settings, and on resume truncates the files to the checkpoint's step
+before appending. ``summary.json`` is :mod:`constpot.md.summary`'s.
+
+Thermo rows and frames are computed from the snapshot alone (its momenta, its
+positions, its evaluation's numbers), so the row of a checkpointed step can be
+rebuilt on resume without a new force evaluation.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms, units
+
+from .checkpoint import Checkpoint, write_checkpoint
+from .output import ThermoWriter, TrajectoryWriter, frame_atoms
+from .settings import MDSettings
+from .walls import HarmonicWalls
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "LOG_FILE",
+    "SUMMARY_FILE",
+    "THERMO_FILE",
+    "TRAJ_FILE",
+    "RunRecord",
+    "Snapshot",
+]
+
+#: File names inside a run folder.
+TRAJ_FILE = "traj.extxyz"
+THERMO_FILE = "thermo.csv"
+CHECKPOINT_FILE = "checkpoint.npz"
+SUMMARY_FILE = "summary.json"
+LOG_FILE = "md.log"
+
+#: Numbers of the last evaluation a checkpoint stores (its thermo row needs them).
+_CHECKPOINT_RESULTS = (
+    "energy",
+    "free_energy",
+    "anode_charge_e",
+    "counter_charge_e",
+    "cg_iterations",
+)
+
+
+@dataclass
+class Snapshot:
+    """The state after a step: what a checkpoint, a row and a frame need.
+
+    Attributes
+    ----------
+    step : int
+    positions, momenta : (n_atoms, 3) ndarray
+        Å, amu·Å/(ASE time).
+    forces : (n_atoms, 3) ndarray or None, eV/Å
+        Constraints applied (the next half-kick's).
+    guess : (n_atoms,) ndarray or None, e
+        The calculator's warm start.
+    labels : (n_atoms,) int ndarray
+        Electrode labels of the step.
+    rng_state : dict
+        The thermostat generator's state.
+    last : dict
+        The step's evaluation: ``energy``, ``free_energy`` (eV), ``charges``
+        (e), ``anode_charge_e``, ``counter_charge_e``, ``cg_iterations``,
+        ``solved``.
+    """
+
+    step: int
+    positions: np.ndarray
+    momenta: np.ndarray
+    forces: np.ndarray | None
+    guess: np.ndarray | None
+    labels: np.ndarray
+    rng_state: dict
+    last: dict
+
+
+class RunRecord:
+    """Log, thermo rows, frames and checkpoints of one run folder.
+
+    Parameters
+    ----------
+    outdir : Path
+        The run folder (created by the caller).
+    atoms : ase.Atoms
+        The simulated atoms (masses, numbers, builder arrays and info).
+    settings : MDSettings
+    walls : HarmonicWalls or None
+        Their energy is part of the potential energy in the rows.
+    frozen : (n_atoms,) bool ndarray
+        Frozen atoms (no kinetic degrees of freedom).
+    log : callable, optional
+        Receives each log line (default: print); lines also go to ``md.log``.
+    progress : bool
+        A tqdm bar is on stderr: log lines go through ``tqdm.write``.
+
+    Attributes
+    ----------
+    initial_labels : (n_atoms,) int ndarray or None
+        Labels of step 0 (stored in every checkpoint).
+    wall_before_s : float, s
+        Wall time of earlier sessions (from the checkpoint).
+    io_seconds : float, s
+        Time spent writing rows, frames and checkpoints.
+    """
+
+    def __init__(
+        self,
+        outdir: Path,
+        atoms: Atoms,
+        settings: MDSettings,
+        *,
+        walls: HarmonicWalls | None,
+        frozen: np.ndarray,
+        log: Callable[[str], None] | None = None,
+        progress: bool = False,
+    ):
+        self.outdir = Path(outdir)
+        self.atoms = atoms
+        self.settings = settings
+        self.walls = walls
+        self.frozen = frozen
+        self._print = print if log is None else log
+        self.progress = progress
+        self.initial_labels: np.ndarray | None = None
+        self.wall_before_s = 0.0
+        self.io_seconds = 0.0
+        self.last_frame_step = -1
+        self.last_ckpt_step = -1
+        self._t0 = time.perf_counter()
+        self.traj: TrajectoryWriter | None = None
+        self.thermo: ThermoWriter | None = None
+
+    @property
+    def wall_time_s(self) -> float:
+        """Wall time of the run so far, all sessions, s."""
+        return self.wall_before_s + time.perf_counter() - self._t0
+
+    def path(self, name: str) -> Path:
+        return self.outdir / name
+
+    # -------------------------------------------------------------- files
+    def begin(self, resume: bool) -> None:
+        """Start the session's clock; a fresh run starts a new ``md.log``."""
+        self._t0 = time.perf_counter()
+        if not resume:
+            self.path(LOG_FILE).unlink(missing_ok=True)
+
+    def open_fresh(self) -> None:
+        """Remove a previous run's files and open new ones."""
+        for name in (TRAJ_FILE, THERMO_FILE, CHECKPOINT_FILE, SUMMARY_FILE):
+            self.path(name).unlink(missing_ok=True)
+        self.traj = TrajectoryWriter(self.path(TRAJ_FILE))
+        self.thermo = ThermoWriter(self.path(THERMO_FILE))
+
+    def open_resume(self, ckpt: Checkpoint) -> None:
+        """Cut the files back to the step of ``ckpt`` and reopen them to append."""
+        self.initial_labels = ckpt.initial_electrode.copy()
+        self.wall_before_s = ckpt.wall_time_s
+        n_frames = TrajectoryWriter.truncate_after(self.path(TRAJ_FILE), ckpt.step)
+        n_rows = ThermoWriter.truncate_after(self.path(THERMO_FILE), ckpt.step)
+        self.traj = TrajectoryWriter(self.path(TRAJ_FILE), append=True)
+        self.thermo = ThermoWriter(self.path(THERMO_FILE), append=True)
+        every = self.settings.traj_every
+        self.last_frame_step = ckpt.step if ckpt.step % every == 0 else -1
+        self.last_ckpt_step = ckpt.step
+        self.log(
+            f"resumed from step {ckpt.step} ({n_frames} frames, {n_rows} thermo "
+            "rows kept)"
+        )
+
+    def close(self) -> None:
+        for writer in (self.traj, self.thermo):
+            if writer is not None:
+                writer.close()
+
+    def log(self, line: str) -> None:
+        """A time-stamped line in ``md.log``, and to the log callable."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.path(LOG_FILE), "a") as fh:
+            fh.write(f"{stamp} {line}\n")
+        if not self.progress:
+            self._print(line)
+        else:
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+
+    # --------------------------------------------------------- rows, frames
+    def thermo_row(self, snap: Snapshot) -> dict:
+        """Thermo row of a snapshot (kinetic terms from its momenta)."""
+        masses = self.atoms.get_masses()
+        ke = float(0.5 * np.sum(snap.momenta**2 / masses[:, None]))
+        dof = 3 * len(self.atoms) - 3 * int(self.frozen.sum())
+        temp = 2.0 * ke / (max(dof, 1) * units.kB)
+        e_wall = 0.0 if self.walls is None else self.walls.energy(snap.positions)
+        last = snap.last
+        grand = last["free_energy"] + e_wall
+        return {
+            "step": snap.step,
+            "time_fs": snap.step * self.settings.timestep_fs,
+            "temperature_K": temp,
+            "potential_energy_eV": last["energy"] + e_wall,
+            "grand_energy_eV": grand,
+            "kinetic_energy_eV": ke,
+            "conserved_eV": grand + ke,
+            "anode_charge_e": last["anode_charge_e"],
+            "counter_charge_e": last["counter_charge_e"],
+            "cg_iterations": last["cg_iterations"],
+        }
+
+    def frame(self, snap: Snapshot, row: dict) -> Atoms:
+        """Trajectory frame of a snapshot (see :mod:`constpot.md.output`)."""
+        s = self.settings
+        anode_v, counter_v = s.potentials
+        info = {
+            "step": int(snap.step),
+            "time_fs": float(row["time_fs"]),
+            "temperature_K": float(row["temperature_K"]),
+            "potential_energy_eV": float(row["potential_energy_eV"]),
+            "grand_energy_eV": float(row["grand_energy_eV"]),
+            "kinetic_energy_eV": float(row["kinetic_energy_eV"]),
+            "anode_charge_e": float(row["anode_charge_e"]),
+            "counter_charge_e": float(row["counter_charge_e"]),
+            "cg_iterations": int(row["cg_iterations"]),
+            "qeq_solved": bool(snap.last.get("solved", True)),
+            "mode": s.mode,
+            "anode_potential_V": anode_v,
+            "counter_potential_V": counter_v,
+            "total_charge_e": float(s.total_charge_e),
+        }
+        probe = self.atoms.copy()
+        probe.positions = snap.positions
+        return frame_atoms(probe, snap.last["charges"], snap.labels, info)
+
+    def write(self, snap: Snapshot, force_frame=False, force_ckpt=False) -> dict:
+        """Row, frame and checkpoint of a step, each when due; returns the row."""
+        s = self.settings
+        start = time.perf_counter()
+        row = self.thermo_row(snap)
+        if snap.step % s.thermo_every == 0 or force_frame:
+            self.thermo.write(row)
+        if (snap.step % s.traj_every == 0 or force_frame) and (
+            snap.step != self.last_frame_step
+        ):
+            self.traj.write(self.frame(snap, row))
+            self.last_frame_step = snap.step
+        if (snap.step % s.checkpoint_every == 0 or force_ckpt) and (
+            snap.step != self.last_ckpt_step
+        ):
+            self.checkpoint(snap)
+        self.io_seconds += time.perf_counter() - start
+        return row
+
+    def write_frame(self, snap: Snapshot) -> None:
+        """The frame of a snapshot, unless written already (a stopped run)."""
+        if self.last_frame_step != snap.step and snap.last:
+            self.traj.write(self.frame(snap, self.thermo_row(snap)))
+            self.last_frame_step = snap.step
+
+    def checkpoint(self, snap: Snapshot) -> None:
+        """Flush the files, then write the checkpoint of ``snap`` atomically."""
+        self.traj.flush()
+        self.thermo.flush()
+        results = {k: snap.last[k] for k in _CHECKPOINT_RESULTS if k in snap.last}
+        write_checkpoint(
+            self.path(CHECKPOINT_FILE),
+            Checkpoint(
+                step=snap.step,
+                positions=snap.positions,
+                momenta=snap.momenta,
+                forces=snap.forces,
+                guess=snap.guess,
+                electrode=snap.labels,
+                initial_electrode=self.initial_labels,
+                rng_state=snap.rng_state,
+                numbers=self.atoms.numbers,
+                results=results,
+                wall_time_s=self.wall_time_s,
+                settings=self.settings.todict(),
+            ),
+        )
+        self.last_ckpt_step = snap.step

@@ -1,0 +1,168 @@
+"""The run summary (``summary.json``): what a run did, in one JSON object.
+
+Written at the end of every run, completed or stopped by a guard. Keys:
+
+- ``status`` (``"completed"`` or ``"stopped"``; a stopped run adds
+  ``stop_step``, ``stop_reason``, ``stop_atoms``, ``stop_message``), ``steps``,
+  ``time_ps``, ``mode``, ``anode_potential_V`` and ``counter_potential_V``
+  (None in constq);
+- electrode charges at the first and last thermo row (``anode_charge_start_e``,
+  ``anode_charge_end_e``, ``counter_charge_start_e``, ``counter_charge_end_e``;
+  e), anode size at step 0 and at the end (``anode_atoms_start``,
+  ``anode_atoms_end``), and the Li of the electrolyte or SEI that joined or
+  left the anode (``li_joined_anode``, ``li_joined_anode_indices``,
+  ``li_left_anode``);
+- CG iterations per solve (``cg_iterations_mean`` over solving steps,
+  ``cg_iterations_max``), ``temperature_mean_K``,
+  ``conserved_drift_eV_per_atom`` (last minus first thermo row);
+- cost: ``wall_time_s`` (all sessions), ``timings_this_session_s`` (seconds in
+  ``short_range``, ``qeq``, ``neighbour_list``, ``io``, ``integrator`` over the
+  MD steps of this session; the relaxation is timed in ``md.log``) and
+  ``evaluations_this_session``;
+- provenance: ``n_atoms``, ``settings``, ``calculator`` (its ``todict()``) and
+  ``run`` (the caller's metadata).
+
+A run stopped before its first thermo row records only the status, ``steps``
+(0) and ``settings``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+from ase import Atoms
+
+from ..io import atomic_path
+from ..keys import ANODE, ELECTROLYTE_REGION, REGION, SEI_REGION
+from .guards import MDGuardError
+from .settings import MDSettings
+
+__all__ = ["describe", "hms", "summarise", "write_summary"]
+
+
+def summarise(
+    settings: MDSettings,
+    atoms: Atoms,
+    thermo: dict[str, np.ndarray],
+    initial_labels: np.ndarray,
+    final_labels: np.ndarray,
+    *,
+    stopped: MDGuardError | None,
+    steps: int,
+    wall_time_s: float,
+    timings: dict[str, float],
+    n_evaluations: int,
+    calculator: dict,
+    metadata: dict,
+) -> dict:
+    """The summary of a run (see the module docstring for the keys).
+
+    Parameters
+    ----------
+    settings : MDSettings
+    atoms : ase.Atoms
+        The simulated structure (symbols and ``region`` array are read).
+    thermo : dict of ndarray
+        :func:`constpot.md.read_thermo` of the run's ``thermo.csv`` (may be
+        empty).
+    initial_labels, final_labels : (n_atoms,) int ndarray
+        Electrode labels at step 0 and at the last step.
+    stopped : MDGuardError or None
+        The guard that stopped the run; None: completed.
+    steps : int
+        Steps completed (a stopped run's: those of its last thermo row).
+    wall_time_s : float, s
+    timings : dict of float, s
+    n_evaluations : int
+        Force evaluations of this session.
+    calculator, metadata : dict
+        Provenance.
+    """
+    status = {"status": "completed"}
+    if stopped is not None:
+        status = {
+            "status": "stopped",
+            "stop_step": stopped.step,
+            "stop_reason": stopped.reason,
+            "stop_atoms": stopped.atoms,
+            "stop_message": str(stopped),
+        }
+    if not len(thermo.get("step", ())):
+        return {**status, "steps": 0, "settings": settings.todict()}
+    if stopped is not None:
+        steps = int(thermo["step"][-1])
+    symbols = np.asarray(atoms.get_chemical_symbols())
+    li = symbols == "Li"
+    if REGION in atoms.arrays:
+        outside = np.isin(atoms.arrays[REGION], (ELECTROLYTE_REGION, SEI_REGION))
+    else:
+        outside = np.ones(len(atoms), bool)
+    joined = li & outside & (initial_labels != ANODE) & (final_labels == ANODE)
+    left = li & outside & (initial_labels == ANODE) & (final_labels != ANODE)
+    cg = thermo["cg_iterations"]
+    solved = cg[cg > 0] if np.any(cg > 0) else cg
+    constq = settings.mode == "constq"
+    anode_v, counter_v = settings.potentials
+    return {
+        **status,
+        "steps": int(steps),
+        "time_ps": steps * settings.timestep_fs / 1000.0,
+        "mode": settings.mode,
+        "anode_potential_V": None if constq else anode_v,
+        "counter_potential_V": None if constq else counter_v,
+        "anode_charge_start_e": float(thermo["anode_charge_e"][0]),
+        "anode_charge_end_e": float(thermo["anode_charge_e"][-1]),
+        "counter_charge_start_e": float(thermo["counter_charge_e"][0]),
+        "counter_charge_end_e": float(thermo["counter_charge_e"][-1]),
+        "anode_atoms_start": int((initial_labels == ANODE).sum()),
+        "anode_atoms_end": int((final_labels == ANODE).sum()),
+        "li_joined_anode": int(joined.sum()),
+        "li_joined_anode_indices": np.flatnonzero(joined).tolist(),
+        "li_left_anode": int(left.sum()),
+        "cg_iterations_mean": float(np.mean(solved)) if solved.size else 0.0,
+        "cg_iterations_max": int(np.max(cg)) if cg.size else 0,
+        "temperature_mean_K": float(np.mean(thermo["temperature_K"])),
+        "conserved_drift_eV_per_atom": float(
+            (thermo["conserved_eV"][-1] - thermo["conserved_eV"][0]) / len(atoms)
+        ),
+        "wall_time_s": wall_time_s,
+        "timings_this_session_s": dict(timings),
+        "evaluations_this_session": max(int(n_evaluations), 1),
+        "n_atoms": len(atoms),
+        "settings": settings.todict(),
+        "calculator": calculator,
+        "run": metadata,
+    }
+
+
+def describe(summary: dict) -> str:
+    """One log line: status, steps, wall time, anode charge, Li joined, CG."""
+    return (
+        f"{summary['status']}: {summary['steps']} steps in "
+        f"{hms(summary['wall_time_s'])}; anode charge "
+        f"{summary['anode_charge_start_e']:+.4f} -> "
+        f"{summary['anode_charge_end_e']:+.4f} e; "
+        f"{summary['li_joined_anode']} Li joined the anode; CG iterations "
+        f"mean {summary['cg_iterations_mean']:.1f} max "
+        f"{summary['cg_iterations_max']}"
+    )
+
+
+def write_summary(path: str | os.PathLike, summary: dict) -> None:
+    """Write ``summary`` as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def hms(seconds: float) -> str:
+    """``"1h02m03s"`` or ``"2m03s"``.
+
+    >>> hms(3723), hms(123.4)
+    ('1h02m03s', '2m03s')
+    """
+    seconds = round(max(seconds, 0))
+    h, rem = divmod(seconds, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}h{m:02d}m{sec:02d}s" if h else f"{m}m{sec:02d}s"
