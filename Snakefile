@@ -7,18 +7,32 @@
 #   snakemake --cores 2                                  # demo (config/config.yaml)
 #   snakemake --configfile config/paper.yaml \
 #       --workflow-profile workflow/profiles/slurm       # paper scale, GPUs
+#
+# Config: the demo config/config.yaml is read only when no --configfile is
+# given, so a user's config replaces it (never merged with it); --config
+# overrides apply on top. The result is validated against the package's
+# schema and its defaults filled in (constpot.config.resolve_config), and
+# each job receives the resolved sections it reads through `params:`.
 
 
-from snakemake.utils import validate
+from constpot.config import resolve_config
+
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
-configfile: "config/config.yaml"
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
+config.update(
+    resolve_config(
+        config,
+        " + ".join(map(str, workflow.overwrite_configfiles)) or "config",
+        cli_strings=True,
+    )
+)
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/resources.smk"
 include: "workflow/rules/build.smk"
 include: "workflow/rules/label.smk"
 include: "workflow/rules/qeq.smk"

@@ -241,3 +241,31 @@ def test_cli_config_json_and_file_give_the_same_config(tmp_path, capsys):
     b.config, b.config_json = None, "{not json"
     with pytest.raises(ConfigError, match="--config-json: not JSON"):
         config_from_args(b, "md")
+
+
+@pytest.mark.parametrize("path", CONFIGS[:2], ids=["demo", "paper"])
+def test_shipped_configs_run_the_papers_model(path):
+    """The defaults are the paper's physics; every change is a named variant."""
+    config = load_config(path)
+    assert config["md"]["metallic_exclude"] == []  # ≥ 8 Li within 3.5 Å, nothing else
+    assert config["train"]["molecule_charges"] == {}  # one total-charge constraint
+    assert config["train"]["qeq_table"] == "paper"
+    assert config["variants"], "the demo and paper configs run a variant beside"
+    assert "paper" not in config["variants"]
+    md_schema = schema()["properties"]["md"]["properties"]
+    train_schema = schema()["properties"]["train"]["properties"]
+    assert md_schema["metallic_exclude"]["default"] == []
+    assert train_schema["molecule_charges"]["default"] == {}
+
+
+def test_variant_names_and_keys():
+    config = _demo()
+    config["variants"] = {"paper": {}}
+    with pytest.raises(ConfigError, match="'paper' is the paper's model itself"):
+        resolve_config(config, "v.yaml")
+    config["variants"] = {"x": {"md": {"tol": 1e-3}}}
+    with pytest.raises(ConfigError, match=r"variants\.x\.md\.tol: unknown key"):
+        resolve_config(config, "v.yaml")
+    config["variants"] = {"x": {"md": {"systems": ["ghost"]}}}
+    with pytest.raises(ConfigError, match=r"variants\.x\.md\.systems\[0\]: no system"):
+        resolve_config(config, "v.yaml")

@@ -1,22 +1,22 @@
-"""Static checks of the Snakemake workflow: lint, config schema, formatting.
+"""The Snakemake workflow: lint, formatting, config plumbing, end to end.
 
-These do not run any job (dry runs only) and take a few seconds in total.
+Dry runs check that the config Snakemake resolves (a user's --configfile
+instead of the demo's, --config overrides on top) is what each job is given;
+the slow tests run real jobs on a copy of the workflow: one build with
+another config, and the whole chain on the scaled-down .test/ config.
 """
 
-import copy
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
-CONFIGS = [ROOT / "config" / "config.yaml", ROOT / "config" / "paper.yaml"]
 
 # What `snakemake --lint` (9.x) prints: one "Lints for rule <name> ..." or
 # "Lints for snakefile <path>:" header per offending item, and this line
@@ -34,11 +34,6 @@ def _snakemake_lint(cwd):
         timeout=120,
     )
     return proc.returncode, proc.stdout + proc.stderr
-
-
-def _load(path):
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
 
 
 def test_lint_detects_problems(tmp_path):
@@ -65,38 +60,161 @@ def test_workflow_lint_clean():
     assert LINT_CLEAN in out, out
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
-def test_shipped_configs_validate(path):
-    validate(_load(path), str(SCHEMA))
+def _copy_workflow(dest):
+    """The workflow's files (not results/ or .snakemake/) in a fresh folder."""
+    import shutil
+
+    for name in ("Snakefile", "workflow", "config", "data", "envs", ".test"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, symlinks=True)
+        else:
+            shutil.copy(src, dest / name)
+    # workflow/schemas/config.schema.yaml links into the package's source.
+    link = dest / "workflow" / "schemas" / "config.schema.yaml"
+    link.unlink()
+    link.symlink_to(ROOT / "src" / "constpot" / "schemas" / "config.schema.yaml")
+    return dest
 
 
-@pytest.mark.parametrize(
-    ("section", "key", "value"),
-    [
-        ("qeq", "method", "foo"),
-        ("qeq", "tol", -1),
-        ("qeq", "accuracy", 1.0),
-        ("qeq", "normal", "w"),
-        ("qeq", "device", "tpu"),
-        ("qeq", "slab", "yes"),
-        (None, "seed", -1),
-    ],
-)
-def test_config_bad_value_names_key(section, key, value):
-    config = copy.deepcopy(_load(CONFIGS[0]))
-    target = config[section] if section else config
-    target[key] = value
-    # jsonschema reports the failing schema path, e.g.
-    # schema['properties']['qeq']['properties']['method'].
-    with pytest.raises(WorkflowError, match=rf"\['properties'\]\['{key}'\]"):
-        validate(config, str(SCHEMA))
+def _snakemake(cwd, *args, timeout=300):
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run(
+        [str(BIN / "snakemake"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-def test_config_unknown_key_rejected():
-    config = copy.deepcopy(_load(CONFIGS[0]))
-    config["qeq"]["tolerance"] = 1e-6
-    with pytest.raises(WorkflowError, match="'tolerance' was unexpected"):
-        validate(config, str(SCHEMA))
+#: A config other than the demo: one small bare-Li system of its own.
+SMALL = {
+    "seed": 0,
+    "systems": {
+        "small": {
+            "preset": "demo",
+            "seed": 3,
+            "sei": {"phase": "none"},
+            "li": {"lateral_reps": [3, 3], "layers": 4},
+            "counter_electrode": {"layers": 3},
+            "electrolyte": {"thickness_A": 9.0},
+        }
+    },
+    "label": {"counts": {"li_bulk": 1}, "n_shards": 1, "labeller": {"kind": "xtb"}},
+    "qeq": {},
+    "md": {"n_steps": 5},
+}
+
+
+def _job_configs(dry_run_output, command):
+    """The --config-json of every `constpot COMMAND` job of a `-n -p` run."""
+    import shlex
+
+    found = []
+    for line in dry_run_output.splitlines():
+        if line.strip().startswith(f"constpot {command} ") or (
+            f" constpot {command} " in line
+        ):
+            words = shlex.split(line)
+            found.append(json.loads(words[words.index("--config-json") + 1]))
+    return found
+
+
+def test_other_configfile_replaces_the_demo(tmp_path):
+    """`--configfile other.yaml` builds other.yaml's systems, not the demo's."""
+    _copy_workflow(tmp_path)
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(SMALL))
+    proc = _snakemake(tmp_path, "-n", "-p", "--configfile", "small.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    builds = _job_configs(out, "build")
+    assert [list(b["systems"]) for b in builds] == [["small"]]
+    assert builds[0]["systems"]["small"]["electrolyte"] == {"thickness_A": 9.0}
+    assert "no_sei" not in out and "mosaic_amorphous" not in out
+    # The job gets the resolved md: section, schema defaults included.
+    (md,) = {json.dumps(c, sort_keys=True) for c in _job_configs(out, "md")}
+    md = json.loads(md)["md"]
+    assert md["n_steps"] == 5
+    assert md["timestep_fs"] == 1.0  # schema default, not the demo's file
+
+
+def test_config_override_reaches_the_job(tmp_path):
+    """`--config md='{n_steps: 7}'` (text scalars) is what the md job runs."""
+    _copy_workflow(tmp_path)
+    proc = _snakemake(
+        tmp_path, "-n", "-p", "--config", "md={n_steps: 7, tol: 1e-7}", "seed=4"
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    configs = _job_configs(out, "md")
+    # the demo sweep (overrides merge onto the demo): 12 runs of the paper's
+    # model and 2 of its anion_exclusion variant
+    assert len(configs) == 12 + 2
+    for config in configs:
+        assert config["md"]["n_steps"] == 7
+        assert config["md"]["tol"] == 1e-7
+        assert config["md"]["seed"] == 4  # md.seed defaults to the master seed
+        assert config["md"]["timestep_fs"] == 1.0
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    _copy_workflow(tmp_path)
+    bad = {**SMALL, "md": {"n_step": 5}}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    proc = _snakemake(tmp_path, "-n", "--configfile", "bad.yaml")
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "bad.yaml: md.n_step: unknown key (did you mean n_steps?)" in out
+
+
+def test_paper_config_plans_the_paper_sweep(tmp_path):
+    """The paper config's DAG: 3 systems x 3 replicas x (3 potentials + constq),
+    for the paper's model and for each variant beside it."""
+    _copy_workflow(tmp_path)
+    proc = _snakemake(tmp_path, "-n", "-p", "--configfile", "config/paper.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    md = paper["md"]
+    n_runs = len(md["systems"]) * md["replicas"] * (len(md["anode_potentials_V"]) + 1)
+    assert n_runs == 36
+    variants = paper["variants"]
+    assert set(variants) == {"anion_exclusion", "molecule_charges"}
+    runs = _job_configs(out, "md")
+    assert len(runs) == n_runs * (1 + len(variants))
+    # The paper's rule in 2 x 36 runs (paper, molecule_charges), the
+    # exclusion only in the anion_exclusion variant's 36.
+    excluded = [r for r in runs if r["md"]["metallic_exclude"] == ["F", "O"]]
+    assert len(excluded) == n_runs
+    assert sum(r["md"]["metallic_exclude"] == [] for r in runs) == 2 * n_runs
+    builds = _job_configs(out, "build")
+    assert {r["preset"] for b in builds for r in b["systems"].values()} == {"paper"}
+    trains = _job_configs(out, "train")
+    assert len(trains) == 2 * len(paper["train"]["seeds"])  # paper + own models
+    assert {t["train"]["preset"] for t in trains} == {"paper"}
+    tables = _job_configs(out, "qeq-table")
+    charges = sorted(json.dumps(t["train"]["molecule_charges"]) for t in tables)
+    assert charges == ['{"DMC": 0, "EC": 0, "PF6": -1}', "{}"]
+    assert "results/variants.md" in out
+
+
+@pytest.mark.slow
+def test_workflow_builds_with_another_config(tmp_path):
+    """A real build job through the workflow uses the given config and override."""
+    _copy_workflow(tmp_path)
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(SMALL))
+    target = "results/build/small/interface.json"
+    args = ("--cores", "1", target, "--configfile", "small.yaml")
+    proc = _snakemake(tmp_path, *args, "--config", "systems={small: {seed: 5}}")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    info = json.loads((tmp_path / target).read_text())
+    assert info["recipe"]["seed"] == 5  # the --config override
+    assert info["recipe"]["li"]["lateral_reps"] == [3, 3]  # small.yaml
+    # 3 x 3 bcc(100) cells: 4 anode and 3 counter layers of 9 Li each.
+    assert info["regions"]["anode"] == 4 * 9
+    assert info["regions"]["counter"] == 3 * 9
 
 
 def test_snakefmt_clean():
@@ -123,59 +241,23 @@ def test_default_workflow_end_to_end(tmp_path):
     (anode −6 V, counter +2 V) replace constant charge, in the single-point
     qeq stage and in every MD run's first frame.
     """
-    import json
-    import os
-    import shutil
-
     from ase.io import read
 
-    for name in ("Snakefile", "workflow", "config", "data", "envs"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, tmp_path / name)
-        else:
-            shutil.copy(src, tmp_path / name)
-    # The demo labels ~160 frames (minutes); here three per category, so that
-    # the stratified split has validation and test frames.
-    cfg_path = tmp_path / "config" / "config.yaml"
-    cfg = yaml.safe_load(cfg_path.read_text())
-    cfg["label"]["counts"] = dict.fromkeys(cfg["label"]["counts"], 3)
-    cfg["label"]["n_shards"] = 2
-    cfg["train"].update(max_epochs=2, max_minutes=2)
-    cfg["md"].update(
-        systems=["mosaic_amorphous", "crystalline"],
-        anode_potentials_V=[0.0, -6.0],
-        n_steps=20,
-        traj_every=5,
-        checkpoint_every=10,
-        log_every=10,
-        electrode_every=5,
-        relax_steps=10,
-    )
-    cfg_path.write_text(yaml.safe_dump(cfg))
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    proc = subprocess.run(
-        [str(BIN / "snakemake"), "--cores", "2"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    _copy_workflow(tmp_path)
+    # The scaled-down config of .test/ (the demo labels ~160 frames; here
+    # three per category, so that the stratified split has validation and
+    # test frames), given the way a user gives theirs.
+    config_arg = ("--configfile", ".test/config/config.yaml")
+    cfg = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
+    proc = _snakemake(tmp_path, "--cores", "2", *config_arg, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = subprocess.run(
-        [str(BIN / "snakemake"), "--cores", "1", "--report", "results/report.html"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    report = _snakemake(
+        tmp_path, "--cores", "1", *config_arg, "--report", "results/report.html"
     )
     assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-3000:]
     assert (tmp_path / "results" / "report.html").stat().st_size > 0
     # Every configured system is built, with its picture and summary.
-    config = yaml.safe_load((tmp_path / "config" / "config.yaml").read_text())
-    for system in config["systems"]:
+    for system in cfg["systems"]:
         folder = tmp_path / "results" / "build" / system
         for name in ("interface.extxyz", "interface.png", "interface.json"):
             assert (folder / name).stat().st_size > 0, (system, name)
@@ -216,11 +298,54 @@ def test_default_workflow_end_to_end(tmp_path):
             for frame in frames:
                 assert abs(frame.get_charges().sum()) < 1e-5  # 8 decimals in file
             md[system, run] = frames[0].info["anode_charge_e"]
-            assert json.loads((folder / "summary.json").read_text())
+            run_summary = json.loads((folder / "summary.json").read_text())
+            # The job ran the .test config's settings, not the demo's.
+            assert run_summary["settings"]["n_steps"] == cfg["md"]["n_steps"] == 20
+            assert run_summary["settings"]["relax_steps"] == 10
+            # the paper's metallic rule: >= 8 Li within 3.5 A, no exclusion
+            assert run_summary["calculator"]["metallic_rule"]["exclude"] == []
         assert md[system, "constp_-6.0V_r0"] < md[system, "constp_0.0V_r0"]
         assert md[system, "constp_-6.0V_r0"] < md[system, "constq_none_r0"]
+    # Variants run beside the paper's model: the anion exclusion on the
+    # paper's models, the molecule charges on models of their own.
+    variants = tmp_path / "results" / "variants"
+    for name, change in cfg["variants"].items():
+        for run in ("constp_-6.0V_r0", "constq_none_r0"):
+            folder = variants / name / "md" / "mosaic_amorphous" / run
+            run = json.loads((folder / "summary.json").read_text())
+            rule = run["calculator"]["metallic_rule"]
+            assert rule["exclude"] == change.get("md", {}).get("metallic_exclude", [])
+        assert (variants / name / "paper_claims.md").stat().st_size > 0
+    own = variants / "molecule_charges" / "train" / "models" / "0" / "qeq.json"
+    assert json.loads(own.read_text())["molecule_charges"] == {
+        "EC": 0,
+        "DMC": 0,
+        "PF6": -1,
+    }
+    comparison = (tmp_path / "results" / "variants.md").read_text()
+    assert "anion_exclusion" in comparison and "molecule_charges" in comparison
     # Analysis: every figure, the summary and the claims.
     for name in ("summary.json", "summary.md", "paper_claims.md"):
         assert (tmp_path / "results" / name).stat().st_size > 0
     figures = sorted((tmp_path / "results" / "figures").glob("*.png"))
     assert len(figures) >= 9, figures
+
+
+@pytest.mark.slow
+def test_paper_config_builds_the_paper_interface(tmp_path):
+    """`--configfile config/paper.yaml` builds no_sei at the paper preset's size."""
+    from constpot.build.recipe import PRESETS
+
+    _copy_workflow(tmp_path)
+    target = "results/build/no_sei/interface.json"
+    args = ("--cores", "1", target, "--configfile", "config/paper.yaml")
+    proc = _snakemake(tmp_path, *args)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    info = json.loads((tmp_path / target).read_text())
+    li = PRESETS["paper"]["li"]
+    per_layer = li["lateral_reps"][0] * li["lateral_reps"][1]  # bcc(100): 1 Li/cell
+    assert info["recipe"]["preset"] == "paper"
+    assert info["regions"]["anode"] == per_layer * li["layers"]
+    counter = PRESETS["paper"]["counter_electrode"]["layers"]
+    assert info["regions"]["counter"] == per_layer * counter
+    assert info["n_atoms"] > 2000  # the demo's no_sei has ~440

@@ -134,6 +134,8 @@ def _message(error: jsonschema.ValidationError) -> str:
             else:
                 hint = f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""
             return f"{key}: unknown key{hint}"
+    if error.validator == "not" and error.validator_value == {"const": "paper"}:
+        return f"{where}: 'paper' is the paper's model itself, not a variant name"
     if error.validator == "required":
         return f"{where or 'top level'}: {error.message}"
     if error.validator == "type" and isinstance(error.instance, float):
@@ -161,8 +163,11 @@ def _check_references(config: dict, source: str) -> None:
     if "systems" not in config:
         return
     names = set(config["systems"] or {})
-    for section in ("label", "md"):
-        listed = (config.get(section) or {}).get("systems") or []
+    sections = {"label": config.get("label"), "md": config.get("md")}
+    for variant, change in (config.get("variants") or {}).items():
+        sections[f"variants.{variant}.md"] = (change or {}).get("md")
+    for section, values in sections.items():
+        listed = (values or {}).get("systems") or []
         for index, name in enumerate(listed):
             if name not in names:
                 raise ConfigError(

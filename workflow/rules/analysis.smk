@@ -12,6 +12,7 @@ rule analyse_run:
     input:
         traj="results/md/{system}/{mode}_{potential}_r{replica}/traj.extxyz",
         md_summary="results/md/{system}/{mode}_{potential}_r{replica}/summary.json",
+        reference=analysis_reference,
     output:
         tables=multiext(
             "results/analysis/{system}/{mode}_{potential}_r{replica}/",
@@ -30,14 +31,20 @@ rule analyse_run:
     conda:
         "../../envs/constpot.yaml"
     threads: 1
+    resources:
+        mem_mb=analysis_mem_mb,
+        runtime=analysis_runtime,
     params:
         settings=analysis_settings_json(),
         out_dir=lambda wildcards, output: os.path.dirname(output.summary),
+        reference=lambda wildcards, input: (
+            f"--reference {input.reference}" if input.reference else ""
+        ),
     shell:
         "constpot analyse-run --traj {input.traj} --out-dir {params.out_dir}"
         " --system {wildcards.system} --mode {wildcards.mode}"
         " --potential={wildcards.potential} --replica {wildcards.replica}"
-        " --settings {params.settings:q} > {log} 2>&1"
+        " {params.reference} --settings {params.settings:q} > {log} 2>&1"
 
 
 rule figures:
@@ -106,12 +113,11 @@ rule figures:
     conda:
         "../../envs/constpot.yaml"
     params:
-        config=config_file(),
+        config=analysis_job_config(),
         runs=analysis_run_dirs(),
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
-        analysis=config.get("analysis") or {},
     shell:
-        "constpot figures {params.config} --runs {params.runs}"
+        "constpot figures --config-json {params.config:q} --runs {params.runs}"
         " --predictions {input.predictions} --out-dir {params.out_dir}"
         " > {log} 2>&1"
 
@@ -139,11 +145,10 @@ rule summarise:
     conda:
         "../../envs/constpot.yaml"
     params:
-        config=config_file(),
+        config=analysis_job_config(),
         runs=analysis_run_dirs(),
-        analysis=config.get("analysis") or {},
     shell:
-        "constpot summarise {params.config} --runs {params.runs}"
+        "constpot summarise --config-json {params.config:q} --runs {params.runs}"
         " --predictions {input.predictions} --json {output.json}"
         " --md {output.md} --claims {output.claims} > {log} 2>&1"
 
@@ -161,12 +166,84 @@ rule paper_figures:
     conda:
         "../../envs/constpot.yaml"
     params:
-        config=config_file(),
+        config=analysis_job_config(),
         runs=synced_run_dirs(),
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
         predictions=lambda wildcards, input: (
             f"--predictions {input.predictions}" if input.predictions else ""
         ),
     shell:
-        "constpot figures {params.config} --runs {params.runs}"
+        "constpot figures --config-json {params.config:q} --runs {params.runs}"
         " {params.predictions} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+# A variant of the paper's model (config variants:): the same per-run
+# analysis and summary under results/variants/{variant}/, then every model
+# side by side (compare_variants).
+
+
+use rule analyse_run as analyse_run_variant with:
+    input:
+        traj="results/variants/{variant}/md/{system}/{mode}_{potential}_r{replica}/traj.extxyz",
+        md_summary="results/variants/{variant}/md/{system}/{mode}_{potential}_r{replica}/summary.json",
+        reference=analysis_reference,
+    output:
+        tables=multiext(
+            "results/variants/{variant}/analysis/{system}/{mode}_{potential}_r{replica}/",
+            *(f"{t}.csv" for t in ANALYSIS_TABLES),
+        ),
+        summary="results/variants/{variant}/analysis/{system}/{mode}_{potential}_r{replica}/run.json",
+    log:
+        "results/variants/{variant}/analysis/{system}/{mode}_{potential}_r{replica}/analyse.log",
+    benchmark:
+        "results/variants/{variant}/analysis/{system}/{mode}_{potential}_r{replica}/benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+        system=r"[^/]+",
+        mode="constp|constq",
+        potential=r"[^/_]+",
+        replica=r"\d+",
+
+
+use rule summarise as summarise_variant with:
+    input:
+        tables=lambda wildcards: analysis_tables(analysis_run_dirs(wildcards.variant)),
+        predictions=lambda wildcards: variant_predictions(wildcards.variant),
+    output:
+        json="results/variants/{variant}/summary.json",
+        md="results/variants/{variant}/summary.md",
+        claims="results/variants/{variant}/paper_claims.md",
+    log:
+        "results/variants/{variant}/summarise.log",
+    benchmark:
+        "results/variants/{variant}/summarise.benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+    params:
+        config=analysis_job_config(),
+        runs=lambda wildcards: analysis_run_dirs(wildcards.variant),
+
+
+rule compare_variants:
+    input:
+        summaries=variant_summaries(),
+    output:
+        md=report(
+            "results/variants.md",
+            caption="../report/analysis_variants.rst",
+            category="Summary",
+        ),
+        csv="results/variants.csv",
+    log:
+        "results/compare_variants.log",
+    benchmark:
+        "results/compare_variants.benchmark.tsv"
+    conda:
+        "../../envs/constpot.yaml"
+    params:
+        names=[PAPER, *variants()],
+        descriptions=variant_descriptions(),
+    shell:
+        "constpot compare-variants --summaries {input.summaries}"
+        " --names {params.names} --descriptions {params.descriptions:q}"
+        " --md {output.md} --csv {output.csv} > {log} 2>&1"

@@ -7,6 +7,7 @@ import re
 
 ANALYSIS_TABLES = (
     "deposition",
+    "events",
     "profiles",
     "surface",
     "height_maps",
@@ -40,9 +41,33 @@ def md_run_name(run):
     return f"{run['mode']}_{potential}_r{run['replica']}"
 
 
-def analysis_run_dirs():
-    """Analysis folders of the configured MD runs (md_runs() of common.smk)."""
-    return [f"results/analysis/{run['system']}/{md_run_name(run)}" for run in md_runs()]
+def analysis_run_dirs(variant=PAPER):
+    """Analysis folders of a model's MD runs (md_runs() of common.smk)."""
+    root = variant_dir(variant)
+    return [
+        f"{root}/analysis/{run['system']}/{md_run_name(run)}"
+        for run in md_runs(variant)
+    ]
+
+
+def variant_predictions(variant):
+    """Test-set predictions of the models a variant runs (claim 5)."""
+    return f"{train_dir(variant)}/predictions.csv"
+
+
+def variant_summaries():
+    """summary.json of the paper's model, then of every variant."""
+    return ["results/summary.json"] + [
+        f"results/variants/{v}/summary.json" for v in variants()
+    ]
+
+
+def variant_descriptions():
+    """One line per variant (config variants.<name>.description), as JSON."""
+    return json.dumps(
+        {v: config["variants"][v].get("description", "") for v in variants()},
+        sort_keys=True,
+    )
 
 
 def synced_run_dirs():
@@ -71,17 +96,40 @@ def existing_predictions(wildcards):
     return [PREDICTIONS] if os.path.exists(PREDICTIONS) else []
 
 
+def analysis_reference(wildcards):
+    """The constq run of the same model, system and replica: its first frame
+    gives each atom's constant-charge reference charge for Δq (constp only)."""
+    variant = wildcards.get("variant", PAPER)
+    if wildcards.mode != "constp" or not variant_md(variant).get("constq"):
+        return []
+    root = variant_dir(variant)
+    run = f"{wildcards.system}/constq_none_r{wildcards.replica}"
+    return [f"{root}/md/{run}/traj.extxyz"]
+
+
 def analysis_settings_json():
     """The config's `analysis:` section for `analyse-run --settings` (JSON)."""
-    section = dict(config.get("analysis") or {})
+    section = dict(config["analysis"])
     section.pop("claims", None)
     return json.dumps(section, sort_keys=True)
 
 
+def analysis_job_config():
+    """Config of `figures` and `summarise`: analysis: and the systems' recipes."""
+    return job_config(analysis=config["analysis"], systems=config.get("systems") or {})
+
+
 def analysis_targets():
-    """Targets of the default run: every figure, the summary and the claims."""
-    return [f"results/figures/{stem}.png" for stem in ANALYSIS_FIGURES] + [
+    """Targets of the default run: every figure, the summary and the claims,
+    and with variants their summaries and the comparison with the paper's."""
+    targets = [f"results/figures/{stem}.png" for stem in ANALYSIS_FIGURES] + [
         "results/summary.json",
         "results/summary.md",
         "results/paper_claims.md",
     ]
+    if variants():
+        targets += variant_summaries()[1:] + [
+            "results/variants.md",
+            "results/variants.csv",
+        ]
+    return targets

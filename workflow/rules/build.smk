@@ -21,11 +21,15 @@ rule build:
     conda:
         "../../envs/constpot.yaml"
     threads: 1
+    resources:
+        mem_mb=build_mem_mb,
+        runtime=build_runtime,
     params:
-        config=config_file(),
-        # The recipe itself, so that editing it reruns the build.
-        recipe=lambda wildcards: config["systems"][wildcards.system],
+        # The recipe itself: editing it reruns the build.
+        config=lambda wildcards: job_config(
+            systems={wildcards.system: config["systems"][wildcards.system]}
+        ),
     shell:
-        "constpot build {params.config} --system {wildcards.system}"
+        "constpot build --config-json {params.config:q} --system {wildcards.system}"
         " --out {output.structure} --summary {output.summary}"
         " --picture {output.picture} > {log} 2>&1"

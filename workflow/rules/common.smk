@@ -1,4 +1,7 @@
 # Shared helpers included by every stage; small functions only, no physics.
+# `config` is resolved (schema defaults filled in) by the Snakefile.
+
+import json
 
 QEQ_MODES = ("constq", "constp")
 
@@ -44,9 +47,14 @@ def system_regex():
     return "|".join(systems()) or "^$"
 
 
-def config_file():
-    """The config file the workflow was started with (the build CLI reads it)."""
-    return workflow.configfiles[-1] if workflow.configfiles else "config/config.yaml"
+def job_config(**sections):
+    """Resolved config sections of one job, as JSON for `--config-json`.
+
+    The JSON is the job's input: pass it through `params:` so that editing
+    these sections (and nothing else) reruns the job, and the job runs with
+    exactly what Snakemake resolved (config files and --config overrides).
+    """
+    return json.dumps(sections, sort_keys=True)
 
 
 def label_systems():
@@ -56,30 +64,77 @@ def label_systems():
 
 def label_shards():
     """Shard indices 0 .. label.n_shards - 1."""
-    return list(range(int(config["label"]["n_shards"])))
+    return list(range(config["label"]["n_shards"]))
 
 
-def md_runs():
+PAPER = "paper"
+
+
+def variants():
+    """Named variants of the paper's model (config `variants:`), run beside it."""
+    return list(config["variants"])
+
+
+def variant_regex():
+    """Wildcard constraint matching exactly one configured variant name."""
+    return "|".join(variants()) or "^$"
+
+
+def variant_change(variant):
+    """The variant's overrides ({} for the paper's model itself)."""
+    return {} if variant == PAPER else config["variants"][variant]
+
+
+def variant_md(variant=PAPER):
+    """The md: section with the variant's overrides ({} when no MD is run)."""
+    if not config.get("md"):
+        return {}
+    return {**config["md"], **variant_change(variant).get("md", {})}
+
+
+def variant_train(variant=PAPER):
+    """The train: section with the variant's overrides."""
+    return {**config["train"], **variant_change(variant).get("train", {})}
+
+
+def model_set(variant=PAPER):
+    """Whose models a variant runs: its own when it changes train:, else the paper's."""
+    return variant if variant_change(variant).get("train") else PAPER
+
+
+def variant_dir(variant=PAPER):
+    """Output root of a variant: results/ for the paper's model."""
+    return "results" if variant == PAPER else f"results/variants/{variant}"
+
+
+def train_dir(variant=PAPER):
+    """Training folder of a variant's models."""
+    return f"{variant_dir(model_set(variant))}/train"
+
+
+def md_runs(variant=PAPER):
     """The MD sweep of config `md:`: dicts with keys system, mode, potential, replica.
 
     For each system (md.systems, default every system) and replica
     0 .. md.replicas - 1: one constp run per md.anode_potentials_V (potential
     '-6.0V': the float as Python prints it, then V) and, with md.constq
     (default true), one constq control (potential 'none'). Run folders are
-    results/md/{system}/{mode}_{potential}_r{replica}/ (rule md, md.smk).
+    results/md/{system}/{mode}_{potential}_r{replica}/ (rule md, md.smk) for
+    the paper's model, results/variants/{variant}/md/... for a variant, whose
+    md: overrides may also narrow its sweep.
     """
-    cfg = config.get("md")
+    cfg = variant_md(variant)
     if not cfg:
         return []
     runs = []
     for system in cfg.get("systems") or systems():
-        for replica in range(int(cfg.get("replicas", 1))):
-            for psi in cfg.get("anode_potentials_V", [0.0, -3.0, -6.0]):
+        for replica in range(cfg["replicas"]):
+            for psi in cfg["anode_potentials_V"]:
                 label = f"{float(psi) + 0.0}V"
                 runs.append(
                     dict(system=system, mode="constp", potential=label, replica=replica)
                 )
-            if cfg.get("constq", True):
+            if cfg["constq"]:
                 runs.append(
                     dict(
                         system=system, mode="constq", potential="none", replica=replica

@@ -15,12 +15,14 @@ rule sample:
         "results/label/sample.benchmark.tsv"
     conda:
         "../../envs/constpot.yaml"
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(60),
     params:
-        config=config_file(),
-        label=lambda wildcards: config["label"],
-        seed=config["seed"],
+        config=job_config(seed=config["seed"], label=config["label"]),
     shell:
-        "constpot sample {params.config} {input.interfaces}"
+        "constpot sample --config-json {params.config:q}"
+        " --interfaces {input.interfaces}"
         " --out {output.frames} > {log} 2>&1"
 
 
@@ -40,13 +42,13 @@ rule label_shard:
         "../../envs/constpot.yaml"
     threads: 1
     resources:
-        runtime=120,
+        mem_mb=label_mem_mb,
+        runtime=label_runtime,
     params:
-        config=config_file(),
-        labeller=lambda wildcards: config["label"]["labeller"],
+        config=job_config(label=config["label"]),
         n_shards=config["label"]["n_shards"],
     shell:
-        "constpot label {params.config} --frames {input.frames}"
+        "constpot label --config-json {params.config:q} --frames {input.frames}"
         " --shard {wildcards.shard} --n-shards {params.n_shards}"
         " --out {output.shard} --failures {output.failures} > {log} 2>&1"
 

@@ -1,7 +1,8 @@
 # Stage md: constant-potential MD sweeps. One job per run of md_runs()
 # (common.smk): for each system and replica, constp at each anode potential
-# and one constq control. Each job calls `constpot md`, which reads the md:
-# section of the config; params.settings only makes config edits rerun jobs.
+# and one constq control. Each job calls `constpot md` with the resolved md:
+# keys a run depends on (params.config). md_variant runs a variant of the
+# paper's model (config variants:) into results/variants/{variant}/md/.
 # Other helpers in md_common.smk.
 
 import os
@@ -29,16 +30,42 @@ rule md:
         replica=r"\d+",
     conda:
         "../../envs/constpot.yaml"
-    threads: int(md_config().get("threads", 1))
+    threads: md_config().get("threads", 1)
     resources:
-        gpu=int(md_config().get("gpus", 0)),
+        gpu=job_gpus("md"),
+        mem_mb=md_mem_mb,
+        runtime=md_runtime,
     params:
-        config=config_file(),
-        settings=md_settings,
+        config=job_config(seed=config["seed"], md=md_settings()),
         outdir=lambda wildcards, output: os.path.dirname(output.summary),
     shell:
-        "OMP_NUM_THREADS={threads} constpot md {params.config}"
+        "OMP_NUM_THREADS={threads} constpot md --config-json {params.config:q}"
         " --structure {input.structure} --models {input.models}"
         " --mode {wildcards.mode} --potential={wildcards.potential}"
         " --replica {wildcards.replica} --outdir {params.outdir}"
         " --threads {threads} --progress lines > {log} 2>&1"
+
+
+use rule md as md_variant with:
+    input:
+        structure="results/build/{system}/interface.extxyz",
+        models=lambda wildcards: md_model_files(wildcards.variant),
+    output:
+        traj="results/variants/{variant}/md/{system}/{mode}_{potential}_r{replica}/traj.extxyz",
+        thermo="results/variants/{variant}/md/{system}/{mode}_{potential}_r{replica}/thermo.csv",
+        summary="results/variants/{variant}/md/{system}/{mode}_{potential}_r{replica}/summary.json",
+    log:
+        "results/variants/{variant}/md/{system}/{mode}_{potential}_r{replica}/cli.log",
+    benchmark:
+        "results/variants/{variant}/md/{system}/{mode}_{potential}_r{replica}/benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+        system=system_regex(),
+        mode="constp|constq",
+        potential=r"none|-?\d+(\.\d+)?V",
+        replica=r"\d+",
+    params:
+        config=lambda wildcards: job_config(
+            seed=config["seed"], md=md_settings(wildcards.variant)
+        ),
+        outdir=lambda wildcards, output: os.path.dirname(output.summary),

@@ -17,6 +17,10 @@ rule qeq:
     conda:
         "../../envs/constpot.yaml"
     threads: 2
+    resources:
+        gpu=job_gpus("qeq"),
+        mem_mb=qeq_mem_mb,
+        runtime=qeq_runtime,
     params:
         normal=config["qeq"]["normal"],
         slab=qeq_slab_flag,

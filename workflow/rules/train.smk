@@ -19,11 +19,9 @@ rule train_split:
     conda:
         "../../envs/constpot.yaml"
     params:
-        config=config_file(),
-        split=lambda wildcards: train_config().get("split"),
-        seed=lambda wildcards: train_config().get("split_seed", config["seed"]),
+        config=job_config(seed=config["seed"], train=train_split_settings()),
     shell:
-        "constpot split {params.config} --dataset {input.dataset}"
+        "constpot split --config-json {params.config:q} --dataset {input.dataset}"
         " --out {output.split} > {log} 2>&1"
 
 
@@ -37,11 +35,10 @@ rule qeq_table:
     conda:
         "../../envs/constpot.yaml"
     params:
-        config=config_file(),
-        accuracy=config["qeq"]["accuracy"],
-        molecule_charges=train_molecule_charges,
+        config=job_config(qeq=qeq_table_settings(), train=train_qeq_settings()),
     shell:
-        "constpot qeq-table {params.config} --out {output.settings} > {log} 2>&1"
+        "constpot qeq-table --config-json {params.config:q}"
+        " --out {output.settings} > {log} 2>&1"
 
 
 rule fit_qeq:
@@ -58,13 +55,13 @@ rule fit_qeq:
         "results/train/qeq/fit.benchmark.tsv"
     conda:
         "../../envs/constpot.yaml"
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(60),
     params:
-        config=config_file(),
-        fit=lambda wildcards: train_config().get("fit"),
-        accuracy=config["qeq"]["accuracy"],
-        molecule_charges=train_molecule_charges,
+        config=job_config(qeq=qeq_table_settings(), train=train_qeq_settings(fit=True)),
     shell:
-        "constpot fit-qeq {params.config} --dataset {input.dataset}"
+        "constpot fit-qeq --config-json {params.config:q} --dataset {input.dataset}"
         " --split {input.split} --out {output.settings}"
         " --report-json {output.report_json} --report-csv {output.report_csv}"
         " > {log} 2>&1"
@@ -104,16 +101,16 @@ rule train_model:
         seed=r"\d+",
     conda:
         "../../envs/constpot.yaml"
-    threads: int(train_config().get("threads", 1))
+    threads: train_config()["threads"]
     resources:
-        gpu=train_gpus(),
-        runtime=240,
+        gpu=job_gpus("train"),
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     params:
-        config=config_file(),
-        model=train_model_settings,
+        config=job_config(train=train_model_settings()),
         run_dir=lambda wildcards: f"results/train/models/{wildcards.seed}",
     shell:
-        "constpot train {params.config} --targets {input.targets}"
+        "constpot train --config-json {params.config:q} --targets {input.targets}"
         " --split {input.split} --seed {wildcards.seed}"
         " --run-dir {params.run_dir} --threads {threads} > {log} 2>&1"
 
@@ -133,6 +130,9 @@ rule package_model:
         seed=r"\d+",
     conda:
         "../../envs/constpot.yaml"
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(30),
     shell:
         "constpot package --checkpoint {input.checkpoint}"
         " --qeq-settings {input.qeq} --out {output.model} > {log} 2>&1"
@@ -157,9 +157,13 @@ rule evaluate:
         "results/train/evaluate.benchmark.tsv"
     conda:
         "../../envs/constpot.yaml"
+    resources:
+        gpu=job_gpus("train"),
+        mem_mb=per_attempt(host_mb("train", 2000)),
+        runtime=per_attempt(30),
     params:
         names=[f"seed{s}" for s in train_seeds()],
-        device=train_config().get("device", "cpu"),
+        device=train_config()["device"],
     shell:
         "constpot evaluate --targets {input.targets} --split {input.split}"
         " --qeq-settings {input.qeq} --models {input.models}"
@@ -197,3 +201,120 @@ rule plot_train:
         "constpot plot-train --predictions {input.predictions}"
         " --logs {input.curves} --names {params.names}"
         " --parity {output.parity} --curves {output.curves} > {log} 2>&1"
+
+
+# A variant of the paper's model that changes train: keys (QEq molecule
+# charges, the QEq table) gets its own QEq settings, targets and models under
+# results/variants/{variant}/train/; the split and the dataset are shared.
+
+
+use rule qeq_table as qeq_table_variant with:
+    output:
+        settings="results/variants/{variant}/train/qeq/paper.json",
+    log:
+        "results/variants/{variant}/train/qeq/paper.log",
+    benchmark:
+        "results/variants/{variant}/train/qeq/paper.benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+    params:
+        config=lambda wildcards: job_config(
+            qeq=qeq_table_settings(),
+            train=train_qeq_settings(variant=wildcards.variant),
+        ),
+
+
+use rule fit_qeq as fit_qeq_variant with:
+    output:
+        settings="results/variants/{variant}/train/qeq/fit.json",
+        report_json="results/variants/{variant}/train/qeq/fit_report.json",
+        report_csv="results/variants/{variant}/train/qeq/fit_report.csv",
+    log:
+        "results/variants/{variant}/train/qeq/fit.log",
+    benchmark:
+        "results/variants/{variant}/train/qeq/fit.benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+    params:
+        config=lambda wildcards: job_config(
+            qeq=qeq_table_settings(),
+            train=train_qeq_settings(fit=True, variant=wildcards.variant),
+        ),
+
+
+use rule targets as targets_variant with:
+    input:
+        dataset="results/label/dataset.extxyz",
+        qeq=lambda wildcards: train_qeq_table(wildcards.variant),
+    output:
+        targets="results/variants/{variant}/train/targets.extxyz",
+        qeq="results/variants/{variant}/train/qeq.json",
+    log:
+        "results/variants/{variant}/train/targets.log",
+    benchmark:
+        "results/variants/{variant}/train/targets.benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+
+
+use rule train_model as train_model_variant with:
+    input:
+        targets="results/variants/{variant}/train/targets.extxyz",
+        split="results/train/split.json",
+    output:
+        checkpoint="results/variants/{variant}/train/models/{seed}/best.ckpt",
+        curve="results/variants/{variant}/train/models/{seed}/logs/metrics.csv",
+        summary="results/variants/{variant}/train/models/{seed}/train_summary.json",
+    log:
+        "results/variants/{variant}/train/models/{seed}/train.log",
+    benchmark:
+        "results/variants/{variant}/train/models/{seed}/train.benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+        seed=r"\d+",
+    params:
+        config=job_config(train=train_model_settings()),
+        run_dir=lambda wildcards: (
+            f"results/variants/{wildcards.variant}/train/models/{wildcards.seed}"
+        ),
+
+
+use rule package_model as package_model_variant with:
+    input:
+        checkpoint="results/variants/{variant}/train/models/{seed}/best.ckpt",
+        qeq="results/variants/{variant}/train/qeq.json",
+    output:
+        model="results/variants/{variant}/train/models/{seed}/model.nequip.zip",
+        qeq="results/variants/{variant}/train/models/{seed}/qeq.json",
+    log:
+        "results/variants/{variant}/train/models/{seed}/package.log",
+    benchmark:
+        "results/variants/{variant}/train/models/{seed}/package.benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+        seed=r"\d+",
+
+
+use rule evaluate as evaluate_variant with:
+    input:
+        targets="results/variants/{variant}/train/targets.extxyz",
+        split="results/train/split.json",
+        qeq="results/variants/{variant}/train/qeq.json",
+        models=lambda wildcards: [
+            f"results/variants/{wildcards.variant}/train/models/{s}/model.nequip.zip"
+            for s in train_seeds()
+        ],
+        model_qeq=lambda wildcards: [
+            f"results/variants/{wildcards.variant}/train/models/{s}/qeq.json"
+            for s in train_seeds()
+        ],
+    output:
+        metrics="results/variants/{variant}/train/metrics.csv",
+        predictions="results/variants/{variant}/train/predictions.csv",
+        summary="results/variants/{variant}/train/summary.json",
+    log:
+        "results/variants/{variant}/train/evaluate.log",
+    benchmark:
+        "results/variants/{variant}/train/evaluate.benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),

@@ -41,6 +41,7 @@ from .qeq_profile import (
 from .run import AnalysisSettings, analyse_run
 from .summary import run_headline, summarise
 from .surface import AnodeSurface, height_map, surface_statistics
+from .variants import compare_variants
 
 __all__ = [
     "FIGURES",
@@ -60,6 +61,7 @@ __all__ = [
     "cluster_labels",
     "cluster_sizes",
     "colocation",
+    "compare_variants",
     "draw_figures",
     "electrode_totals",
     "evaluate_claims",

@@ -78,6 +78,22 @@ def register(sub) -> None:
     p.add_argument("--claims", required=True, help="paper_claims.md")
     p.set_defaults(func=_run_summarise)
 
+    p = sub.add_parser(
+        "compare-variants",
+        help="the paper's model beside its variants: claims and observables",
+        description="Put the summary.json of the paper's model and of each "
+        "variant (config variants:) side by side: every claim's verdict and "
+        "interval, and the headline observables per system and potential.",
+    )
+    p.add_argument(
+        "--summaries", nargs="+", required=True, help="summary.json, paper's first"
+    )
+    p.add_argument("--names", nargs="+", required=True, help="model names, same order")
+    p.add_argument("--descriptions", help="JSON mapping name -> one-line description")
+    p.add_argument("--md", required=True, help="comparison (Markdown)")
+    p.add_argument("--csv", required=True, help="headline observables (CSV)")
+    p.set_defaults(func=_run_compare_variants)
+
 
 def _run_analyse(args) -> int:
     import time
@@ -160,4 +176,27 @@ def _run_summarise(args) -> int:
     for claim in claims:
         print(f"claim {claim.number}: {claim.verdict} — {claim.reason}")
     print(f"wrote {args.json}, {args.md}, {args.claims}")
+    return 0
+
+
+def _run_compare_variants(args) -> int:
+    import json
+
+    from .variants import compare_variants
+
+    if len(args.names) != len(args.summaries):
+        raise ValueError(
+            f"--names: {len(args.names)} names for {len(args.summaries)} summaries"
+        )
+    descriptions = json.loads(args.descriptions) if args.descriptions else None
+    rows = compare_variants(
+        dict(zip(args.names, args.summaries, strict=True)),
+        args.md,
+        args.csv,
+        descriptions=descriptions,
+    )
+    print(
+        f"compared {', '.join(args.names)}: {len(rows['claims'])} claim rows, "
+        f"{len(rows['headlines'])} observable rows -> {args.md}, {args.csv}"
+    )
     return 0
