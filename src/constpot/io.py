@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,16 @@ from ase.io import read
 
 from .errors import StructureError
 
-__all__ = ["atomic_path", "frozen_mask", "read_frames", "read_structure"]
+__all__ = [
+    "atomic_leftovers",
+    "atomic_path",
+    "frozen_mask",
+    "read_frames",
+    "read_structure",
+]
+
+#: Characters and length of the random part of ``tempfile.mkstemp`` names.
+_TEMP_RANDOM = "[a-z0-9_]{8}"
 
 
 @contextlib.contextmanager
@@ -23,7 +33,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it into place on success.
 
     Nothing is left behind when the body raises: readers never see a partial
-    file. The suffix is kept so that format detection by extension works.
+    file. The suffix is kept so that format detection by extension works. The
+    temporary file is ``.<name>.<8 random characters><suffix>`` in the same
+    folder; a process killed inside the body leaves it behind, and
+    :func:`atomic_leftovers` finds it.
 
     Examples
     --------
@@ -47,6 +60,35 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def atomic_leftovers(path: str | os.PathLike) -> list[Path]:
+    """Temporary files that :func:`atomic_path` left beside ``path`` when killed.
+
+    Only names of exactly the form :func:`atomic_path` creates match; remove
+    them only while no other process can be writing ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        The target file (it need not exist).
+
+    Returns
+    -------
+    list of Path
+        Sorted.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = re.compile(
+        rf"\.{re.escape(path.name)}\.{_TEMP_RANDOM}{re.escape(path.suffix)}"
+    )
+    return sorted(
+        p
+        for p in path.parent.iterdir()
+        if p.name.startswith(f".{path.name}.") and pattern.fullmatch(p.name)
+    )
 
 
 def frozen_mask(atoms: Atoms) -> np.ndarray:

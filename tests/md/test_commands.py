@@ -115,3 +115,90 @@ def test_cli_on_guard_record_keeps_a_stopped_run(cell, tmp_path, capsys):
     assert summary["status"] == "stopped"
     assert summary["stop_reason"] == "temperature" and summary["steps"] > 0
     assert "run recorded as stopped" in capsys.readouterr().out
+
+
+def _argv(config, structure, out, *extra):
+    return [
+        "md", str(config), "--structure", str(structure), "--mode", "constp",
+        "--potential=-1.0V", "--outdir", str(out), "--progress", "lines", *extra,
+    ]  # fmt: skip
+
+
+def test_cli_segments_and_resume_modes(cell, config, tmp_path, capsys):
+    """--until-step ends a session with status 'segment' (exit 0); --resume auto
+    continues it; --resume needs a checkpoint; --threads 0 is refused."""
+    structure = tmp_path / "interface.extxyz"
+    write(structure, cell)
+    out = tmp_path / "run"
+    assert (
+        main(_argv(config, structure, out, "--resume", "auto", "--until-step", "2"))
+        == 0
+    )
+    assert "segment ended at step 2 of 4" in capsys.readouterr().out
+    assert json.loads((out / "summary.json").read_text())["status"] == "segment"
+    assert main(_argv(config, structure, out, "--resume", "auto")) == 0
+    assert "resuming at step 2" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["status"], summary["steps"]) == ("completed", 4)
+    assert [f.info["step"] for f in read(out / "traj.extxyz", index=":")] == [0, 2, 4]
+
+    empty = tmp_path / "empty"
+    assert main(_argv(config, structure, empty, "--resume")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot resume {empty}: no checkpoint" in err[0]
+    assert main(_argv(config, structure, empty, "--threads", "0")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["constpot md: error: --threads must be an integer >= 1, got 0"]
+    assert not (empty / "summary.json").exists()
+
+
+def test_cli_models_are_hashed_and_checked_on_resume(
+    cell, config, tmp_path, capsys, monkeypatch
+):
+    """The model files' SHA-256 goes into the checkpoint: --resume with another
+    file, or none, exits 2 and names the models. Loading is stubbed (the LJ
+    stand-in for any file); the trust note is printed per model."""
+    from constpot.potential import HybridCalculator
+
+    from .conftest import short_range
+
+    def from_models(cls, paths, qeq=None, *, device="cpu", **kwargs):
+        return cls(short_range(), qeq, device=device, **kwargs)
+
+    monkeypatch.setattr(HybridCalculator, "from_models", classmethod(from_models))
+    structure = tmp_path / "interface.extxyz"
+    write(structure, cell)
+    a, b = tmp_path / "a.nequip.zip", tmp_path / "b.nequip.zip"
+    a.write_bytes(b"model a")
+    b.write_bytes(b"model b")
+    out = tmp_path / "run"
+    assert main(_argv(config, structure, out, "--models", str(a))) == 0
+    assert "a model file runs code when loaded; use only models you trust" in (
+        capsys.readouterr().out
+    )
+    longer = ["--n-steps", "6", "--resume"]
+    assert main(_argv(config, structure, out, "--models", str(b), *longer)) == 2
+    assert "models differ: [a.nequip.zip" in capsys.readouterr().err
+    assert main(_argv(config, structure, out, *longer)) == 2
+    assert "-> none" in capsys.readouterr().err
+    assert main(_argv(config, structure, out, "--models", str(a), *longer)) == 0
+    assert json.loads((out / "summary.json").read_text())["steps"] == 6
+
+
+def test_cli_bad_structure_on_rerun_keeps_the_finished_run(
+    cell, config, tmp_path, capsys
+):
+    """Issue 16 item 4: a rerun with a structure that cannot be read exits 2
+    and leaves every file of the finished run as it was."""
+    structure = tmp_path / "interface.extxyz"
+    write(structure, cell)
+    out = tmp_path / "run"
+    assert main(_argv(config, structure, out)) == 0
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    bad = tmp_path / "bad.extxyz"
+    bad.write_text("36\nnot a comment line\nLi 0 0\n")
+    for structure in (bad, tmp_path / "absent.extxyz"):
+        assert main(_argv(config, structure, out)) == 2
+        assert "error" in capsys.readouterr().err
+    after = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before

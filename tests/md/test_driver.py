@@ -5,7 +5,8 @@ Lennard-Jones stand-in for the short range and exact (dense) QEq:
 
 - NVE with a static electrode set conserves K + E_short + Ω + U_walls;
 - a run killed after its checkpoint and resumed ends where a straight run
-  ends, to 1e-10 Å (Langevin, CPU float64, CG warm starts restored);
+  ends, to 1e-10 Å (Langevin, CPU float64, CG warm starts restored; the
+  byte-for-byte comparisons of the files are in test_resume.py);
 - the anode charge falls strictly as its potential is lowered, frame by frame
   from the same start, and lies below the constant-charge value at negative
   potential; in constq every frame carries the set total charge;
@@ -92,16 +93,21 @@ def test_resume_is_bit_identical(cell, hybrid, tmp_path):
             **QUIET,
         )
     assert read_checkpoint(resumed / "checkpoint.npz").step == 100
-    assert read(resumed / "traj.extxyz", index=-1).info["step"] == 130
+    # the killed session wrote past its checkpoint and published nothing
+    assert read(resumed / "work" / "traj.extxyz", index=-1).info["step"] == 130
+    assert not (resumed / "traj.extxyz").exists()
+    assert not (resumed / "summary.json").exists()
     # A fresh calculator: nothing carried over in memory.
-    run(
+    summary = run(
         cell,
         hybrid("cg", tol=1e-8),
         MDSettings(**common),
         resumed,
-        resume=True,
+        resume="auto",
         **QUIET,
     )
+    assert summary["status"] == "completed" and summary["steps"] == 200
+    assert "resumed from step 100" in (resumed / "md.log").read_text()
 
     a = read(straight / "traj.extxyz", index=":")
     b = read(resumed / "traj.extxyz", index=":")

@@ -60,6 +60,7 @@ def test_thermo_truncation_and_append(tmp_path):
     data = read_thermo(path)
     assert data["step"].tolist() == [0, 1, 2, 3, 4]
     assert data["time_fs"][-1] == 2.0
+    assert b"\r" not in path.read_bytes()  # one line ending: \n
 
 
 def test_checkpoint_round_trip(tmp_path):

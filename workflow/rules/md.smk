@@ -43,7 +43,7 @@ rule md:
         " --structure {input.structure} --models {input.models}"
         " --mode {wildcards.mode} --potential={wildcards.potential}"
         " --replica {wildcards.replica} --outdir {params.outdir}"
-        " --threads {threads} --progress lines > {log} 2>&1"
+        " --threads {threads} --resume auto --progress lines > {log} 2>&1"
 
 
 use rule md as md_variant with:

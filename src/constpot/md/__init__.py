@@ -9,18 +9,24 @@ Public API::
 
 ``calc`` is a :class:`constpot.potential.HybridCalculator`: it owns each step's
 physics and the driver configures it through ``calc.set``. A run folder holds
-``traj.extxyz``, ``thermo.csv``, ``checkpoint.npz``, ``summary.json`` and
-``md.log``; ``run(..., resume=True)`` continues from the checkpoint.
+``traj.extxyz``, ``thermo.csv``, ``summary.json`` (published when a session
+ends), ``checkpoint.npz``, ``md.log`` and the files being written (``work/``);
+``run(..., resume="auto")`` continues from a checkpoint of the same run,
+``resume=True`` requires one, and ``until_step``/``segment_steps`` end a
+session early (status ``"segment"``).
 
 Modules: ``settings`` (:class:`MDSettings`), ``schedule`` (membership updates
 and charge solves per step), ``driver`` (integration, guards, start and
 resume), ``record`` (the run folder's files), ``summary`` (``summary.json``),
+``identity`` (what a resume must match), ``lock`` (one writer per folder),
 ``output``, ``checkpoint``, ``guards``, ``walls``; ``commands`` is the CLI.
 """
 
 from .checkpoint import Checkpoint, read_checkpoint, write_checkpoint
 from .driver import ConstantPotentialMD, run
 from .guards import GuardLimits, MDGuardError
+from .identity import RunIdentity
+from .lock import RunLock, RunLockedError
 from .output import THERMO_COLUMNS, ThermoWriter, TrajectoryWriter, read_thermo
 from .schedule import Schedule
 from .settings import MODES, MDSettings, MDSetupError, potential_label
@@ -37,6 +43,9 @@ __all__ = [
     "MDGuardError",
     "MDSettings",
     "MDSetupError",
+    "RunIdentity",
+    "RunLock",
+    "RunLockedError",
     "Schedule",
     "ThermoWriter",
     "TrajectoryWriter",

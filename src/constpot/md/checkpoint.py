@@ -11,7 +11,14 @@ from it is bit-identical to one that never stopped (CPU, float64):
   charges are solved only every n steps;
 - the electrode labels in use and those of step 0 (for the run summary);
 - the state of the thermostat's random-number generator;
-- the step, the elapsed wall time, and the settings (checked on resume).
+- the step, the elapsed wall time, and the settings;
+- the run's identity (:class:`~constpot.md.identity.RunIdentity`: hashes of
+  the model files, the starting structure and the physics), checked on resume;
+- how much of ``traj.extxyz`` and ``thermo.csv`` belongs to the run up to the
+  step (frames, rows and bytes), so that a resume can tell a complete record
+  from a missing or truncated one and cut off what was written after the step;
+- whether it can be resumed at all (a run stopped by a guard at step 0 leaves a
+  checkpoint of its starting state for inspection, with no frame or row).
 
 The file is a NumPy ``.npz`` archive, written to a temporary file beside the
 target and renamed into place (:func:`constpot.io.atomic_path`): a run killed
@@ -31,7 +38,8 @@ from ..io import atomic_path
 
 __all__ = ["Checkpoint", "read_checkpoint", "write_checkpoint"]
 
-_FORMAT = 1
+#: Version of the file layout (2: identity, outputs and resumable added).
+_FORMAT = 2
 
 
 @dataclass
@@ -59,6 +67,15 @@ class Checkpoint:
         :meth:`MDSettings.todict` of the run that wrote it.
     numbers : (n_atoms,) int ndarray
         Atomic numbers (checked against the structure on resume).
+    identity : dict
+        :meth:`RunIdentity.todict <constpot.md.identity.RunIdentity.todict>`
+        of the run.
+    outputs : dict
+        ``frames`` and ``traj_bytes`` of the trajectory, ``rows`` and
+        ``thermo_bytes`` of the thermo table up to ``step``, and the step of
+        the last frame, ``last_frame_step`` (ints).
+    resumable : bool
+        False for the starting state of a run a guard stopped at step 0.
     """
 
     step: int
@@ -73,6 +90,9 @@ class Checkpoint:
     results: dict = field(default_factory=dict)
     wall_time_s: float = 0.0
     settings: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+    resumable: bool = True
 
 
 def write_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
@@ -93,6 +113,9 @@ def write_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
         "rng_state": np.array(json.dumps(ckpt.rng_state)),
         "results": np.array(json.dumps(ckpt.results)),
         "settings": np.array(json.dumps(ckpt.settings)),
+        "identity": np.array(json.dumps(ckpt.identity)),
+        "outputs": np.array(json.dumps(ckpt.outputs)),
+        "resumable": np.array(bool(ckpt.resumable)),
     }
     if arrays["momenta"].shape != (n, 3):
         raise ValueError(f"checkpoint momenta must have shape ({n}, 3)")
@@ -121,10 +144,14 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         with np.load(path, allow_pickle=False) as data:
             d = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as err:
+    except Exception as err:  # truncated zip, bad member: all mean unreadable
         raise ValueError(f"{path}: not a readable checkpoint ({err})") from None
-    if int(d.get("format", -1)) != _FORMAT:
-        raise ValueError(f"{path}: not a constpot checkpoint of format {_FORMAT}")
+    found = int(d["format"]) if "format" in d else None
+    if found != _FORMAT:
+        raise ValueError(
+            f"{path}: not a constpot checkpoint of format {_FORMAT} (found "
+            f"{'none' if found is None else found}; written by another version)"
+        )
     forces = d["forces"] if d["forces"].size else None
     guess = d["guess"] if d["guess"].size else None
     return Checkpoint(
@@ -140,4 +167,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         results=json.loads(str(d["results"])),
         wall_time_s=float(d["wall_time_s"]),
         settings=json.loads(str(d["settings"])),
+        identity=json.loads(str(d["identity"])),
+        outputs=json.loads(str(d["outputs"])),
+        resumable=bool(d["resumable"]),
     )

@@ -10,8 +10,20 @@
 Settings come from the config's ``md:`` section (config/README.md), overridden
 by the flags. The thermostat seed is derived from ``md.seed`` (default: the
 master ``seed``) and the replica, so the runs of one replica start from the
-same velocities whatever the potential. Exit status: 0 done, 2 bad input,
-3 stopped by a guard (last good frame and checkpoint written).
+same velocities whatever the potential.
+
+``--resume auto`` continues from the run folder's checkpoint when it was
+written by this run (same model files, structure and physics; trajectory and
+thermo table complete up to it) and starts afresh otherwise; ``--resume``
+requires such a checkpoint. ``--until-step N`` / ``--segment-steps N`` end the
+session early with a checkpoint and ``summary.json`` status ``"segment"``
+(exit 0); the next session resumes. Exit status: 0 done (completed or
+segment), 2 bad input (also: the run folder is in use by another process, a
+checkpoint that does not fit), 3 stopped by a guard (last good frame and
+checkpoint written).
+
+A model file is code: loading a packaged NequIP model runs what it contains.
+Use only models you trust (the log line names each file with its SHA-256).
 """
 
 from __future__ import annotations
@@ -102,7 +114,29 @@ def register(sub) -> None:
     )
     p.add_argument("--replica", type=int, default=0, help="replica index (seed)")
     p.add_argument("--outdir", required=True, help="run folder")
-    p.add_argument("--resume", action="store_true", help="continue from checkpoint")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="yes",
+        default="no",
+        choices=("no", "yes", "auto"),
+        help="continue from the run folder's checkpoint: --resume (it must exist "
+        "and fit this run), --resume auto (when one fits, else start afresh; "
+        "for workflows), or no (default: start afresh)",
+    )
+    p.add_argument(
+        "--until-step",
+        type=int,
+        metavar="N",
+        help="end this session at step N (absolute) with a checkpoint and "
+        "summary status 'segment' (exit 0); resume to continue",
+    )
+    p.add_argument(
+        "--segment-steps",
+        type=int,
+        metavar="N",
+        help="end this session after N steps, likewise",
+    )
     p.add_argument(
         "--on-guard",
         choices=("fail", "record"),
@@ -117,7 +151,7 @@ def register(sub) -> None:
     p.add_argument("--qeq-every", type=int, help="steps between charge solves")
     p.add_argument("--seed", type=int, help="base seed (default md.seed or seed)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=int, help="torch CPU threads (>= 1)")
     p.add_argument(
         "--progress",
         choices=("auto", "bar", "lines"),
@@ -137,12 +171,19 @@ def _run_md(args) -> int:
     from ..potential import HybridCalculator
     from .driver import run
     from .guards import MDGuardError
-    from .record import TRAJ_FILE
-    from .settings import MDSettings, potential_label
+    from .identity import file_sha256
+    from .settings import MDSettings, MDSetupError, potential_label
 
+    for flag, value, low in (
+        ("--threads", args.threads, 1),
+        ("--until-step", args.until_step, 0),
+        ("--segment-steps", args.segment_steps, 1),
+    ):
+        if value is not None and value < low:
+            raise MDSetupError(f"{flag} must be an integer >= {low}, got {value}")
     config = config_from_args(args, "md")
     md = config["md"]
-    if args.threads:
+    if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
@@ -175,6 +216,13 @@ def _run_md(args) -> int:
         "metallic_exclude": tuple(md["metallic_exclude"]),
     }
     if args.models:
+        for path in args.models:
+            sha = file_sha256(path) if Path(path).is_file() else "missing"
+            print(
+                f"model {path} (sha256 {sha[:16]}): a model file runs code when "
+                "loaded; use only models you trust",
+                flush=True,
+            )
         calc = HybridCalculator.from_models(
             args.models, qeq=args.qeq, device=device, **solver
         )
@@ -200,12 +248,15 @@ def _run_md(args) -> int:
         "versions": versions("torch", "ase", "nequip"),
     }
     try:
-        run(
+        summary = run(
             atoms,
             calc,
             settings,
             args.outdir,
-            resume=args.resume,
+            resume={"no": False, "yes": True, "auto": "auto"}[args.resume],
+            models=args.models,
+            until_step=args.until_step,
+            segment_steps=args.segment_steps,
             log=lambda line: print(line, flush=True),
             progress=progress,
             metadata=metadata,
@@ -213,8 +264,7 @@ def _run_md(args) -> int:
     except MDGuardError as err:
         print(f"constpot md: stopped: {err}", file=sys.stderr, flush=True)
         on_guard = args.on_guard or md["on_guard"]
-        traj = Path(args.outdir) / TRAJ_FILE
-        if on_guard == "record" and not (traj.is_file() and traj.stat().st_size):
+        if on_guard == "record" and err.step == 0:
             # nothing ran that could be analysed: that is a failure, not a result
             print("constpot md: stopped before the first frame", file=sys.stderr)
         elif on_guard == "record":
@@ -222,4 +272,10 @@ def _run_md(args) -> int:
             print("constpot md: on_guard=record: run recorded as stopped", flush=True)
             return 0
         return 3
+    if summary["status"] == "segment":
+        print(
+            f"constpot md: segment ended at step {summary['steps']} of "
+            f"{settings.n_steps}; run again with --resume to continue",
+            flush=True,
+        )
     return 0

@@ -50,8 +50,28 @@ keeps the membership of step 0 (the calculator's ``electrode_labels``, the
 structure's ``electrode`` array, or the rule applied once). Charges every n
 steps (``qeq_every``): see :mod:`constpot.md.schedule`.
 
-The run folder (``traj.extxyz``, ``thermo.csv``, ``checkpoint.npz``, ``md.log``)
-is :mod:`constpot.md.record`'s, ``summary.json`` :mod:`constpot.md.summary`'s.
+Sessions: start, resume, segments
+---------------------------------
+A run may take several sessions (processes). ``resume=False`` starts afresh;
+``resume=True`` continues from the folder's checkpoint and refuses when there
+is none or it does not fit; ``resume="auto"`` continues when a checkpoint fits
+and starts afresh otherwise (what a workflow passes: a job killed by a signal,
+an OOM or a wall-time limit continues where its last checkpoint left it). A
+checkpoint fits when it was written by this run: the same model files, starting
+structure and physics (:mod:`constpot.md.identity`), and the trajectory and
+thermo table hold everything it recorded; frames and rows written after it are
+cut off, so that a resumed run is bit-identical to one that never stopped
+(CPU, float64). ``n_steps`` may grow between sessions (the run continues);
+below the checkpoint's step is refused. ``until_step`` / ``segment_steps`` end
+a session early at a step, with a checkpoint and a summary of status
+``"segment"``; the next session resumes.
+
+Before anything in the folder changes, the inputs are validated and the folder
+is locked (:mod:`constpot.md.lock`: a second writer is refused); a fresh start
+replaces an earlier run only once its step 0 has been computed and passed the
+guards. The run folder (``traj.extxyz``, ``thermo.csv``, ``checkpoint.npz``,
+``md.log``, ``work/``) is :mod:`constpot.md.record`'s, ``summary.json``
+:mod:`constpot.md.summary`'s.
 
 Example
 -------
@@ -61,14 +81,17 @@ Example
 >>> settings = MDSettings(mode="constp", anode_potential_V=-6.0,
 ...                       counter_potential_V=2.0, n_steps=2000)
 >>> summary = run(atoms, calc, settings, "results/md/demo")     # doctest: +SKIP
+>>> summary = run(atoms, calc, settings, "results/md/demo",
+...               resume="auto", segment_steps=1000)            # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -83,15 +106,21 @@ from ..io import frozen_mask
 from ..keys import FROZEN
 from ..potential import HybridCalculator
 from ..qeq.errors import ConvergenceError
-from .checkpoint import read_checkpoint
+from .checkpoint import Checkpoint, read_checkpoint
 from .guards import MDGuardError, check_forces, check_geometry, check_temperature
+from .identity import RunIdentity
+from .lock import RunLock
 from .output import read_thermo
 from .record import CHECKPOINT_FILE, SUMMARY_FILE, THERMO_FILE, RunRecord, Snapshot
 from .settings import MDSettings, MDSetupError
 from .summary import describe, hms, summarise, write_summary
 from .walls import HarmonicWalls, wall_indices
 
-__all__ = ["ConstantPotentialMD", "run"]
+__all__ = ["RESUME_MODES", "ConstantPotentialMD", "run"]
+
+#: Values of ``resume``: start afresh, continue (a checkpoint is required),
+#: continue when a fitting checkpoint exists.
+RESUME_MODES = (False, True, "auto")
 
 
 class ConstantPotentialMD:
@@ -109,9 +138,22 @@ class ConstantPotentialMD:
     settings : MDSettings
     outdir : path-like
         Run folder.
-    resume : bool
-        Continue from ``outdir/checkpoint.npz`` and append to the outputs
-        (frames and rows after the checkpoint's step are dropped first).
+    resume : {False, True, "auto"}
+        False: start afresh (an earlier run in ``outdir`` is replaced once step
+        0 has been computed). True: continue from ``outdir/checkpoint.npz``
+        (frames and rows after its step are dropped first); refuse when there
+        is none or it does not fit. ``"auto"``: continue when a checkpoint
+        fits, else start afresh (the reason is logged). A checkpoint past
+        ``settings.n_steps`` is refused in both modes.
+    models : sequence of path-like
+        The model files behind ``calc``'s short range; their SHA-256 goes into
+        the checkpoints, and a resume with other files is refused.
+    until_step : int, optional
+        End this session at this step (absolute), with a checkpoint and a
+        summary of status ``"segment"``, unless the run ends first.
+    segment_steps : int, optional
+        End this session after this many steps (counted from where it
+        started), likewise.
     log : callable, optional
         Receives each log line (default: print to stdout); lines also go to
         ``outdir/md.log``.
@@ -138,6 +180,9 @@ class ConstantPotentialMD:
         ``solved`` of the last evaluation.
     record : RunRecord
         The run folder's files.
+    identity : RunIdentity
+        Hashes of the model files, starting structure and physics (stored in
+        every checkpoint; a resume must match them).
     timings : dict
         Seconds this session spent in short_range, qeq, neighbour_list
         (membership rule and overlap guard), integrator (the rest of a step);
@@ -147,8 +192,12 @@ class ConstantPotentialMD:
     ------
     TypeError
         ``calc`` is not a HybridCalculator or ``settings`` not MDSettings.
+    ValueError
+        ``resume``, ``until_step`` or ``segment_steps`` out of range.
     MDSetupError
         Empty or non-periodic atoms, or walls without their info keys.
+    FileNotFoundError
+        A model file is missing.
     """
 
     def __init__(
@@ -158,7 +207,10 @@ class ConstantPotentialMD:
         settings: MDSettings,
         outdir,
         *,
-        resume: bool = False,
+        resume: bool | str = False,
+        models: Sequence[str | os.PathLike] = (),
+        until_step: int | None = None,
+        segment_steps: int | None = None,
         log: Callable[[str], None] | None = None,
         progress: bool | None = None,
         callback: Callable | None = None,
@@ -176,9 +228,23 @@ class ConstantPotentialMD:
             raise MDSetupError("atoms is empty")
         if not np.all(atoms.pbc):
             raise MDSetupError(f"atoms must be periodic (pbc {atoms.pbc.tolist()})")
+        if resume not in RESUME_MODES:
+            raise ValueError(f"resume must be False, True or 'auto', got {resume!r}")
+        for name, value, low in (
+            ("until_step", until_step, 0),
+            ("segment_steps", segment_steps, 1),
+        ):
+            if value is not None and not (
+                isinstance(value, (int, np.integer))
+                and not isinstance(value, bool)
+                and value >= low
+            ):
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         self.settings = settings
         self.schedule = settings.schedule
-        self.resume = bool(resume)
+        self.resume = "auto" if resume == "auto" else bool(resume)
+        self.until_step = until_step
+        self.segment_steps = segment_steps
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         self.callback = callback
         self.metadata = dict(metadata or {})
@@ -194,17 +260,19 @@ class ConstantPotentialMD:
         if self.walls is not None:
             constraints.append(self.walls)
         self.atoms.set_constraint(constraints)
+
+        calc.set(**settings.calculator_parameters())
+        self.identity = RunIdentity.of(atoms, settings, calc, models)
         self.record = RunRecord(
             Path(outdir),
             self.atoms,
             settings,
             walls=self.walls,
             frozen=self.frozen,
+            identity=self.identity.todict(),
             log=log,
             progress=self.progress,
         )
-
-        calc.set(**settings.calculator_parameters())
         self.atoms.calc = calc
 
         self.rng = np.random.default_rng(settings.seed)
@@ -307,27 +375,50 @@ class ConstantPotentialMD:
 
     # ---------------------------------------------------------------- start
     def _start_fresh(self) -> np.ndarray:
+        """Step 0 of a new run; the folder is taken over only once it passed.
+
+        Returns the forces at step 0. A guard that stops step 0 leaves an
+        earlier run in the folder as it was; in an empty folder it leaves the
+        starting state (a checkpoint that cannot be resumed) for inspection.
+        """
         s = self.settings
         atoms = self.atoms
         record = self.record
-        record.open_fresh()
         if s.initial_velocities:
             thermalize_momenta(atoms, s.temperature_K, rng=self.rng)
         self.step = 0
         self._configure(0)
+        forces = None
         try:
             self._check_geometry(0)
+            if s.relax_steps:
+                self._relax()
+            forces = self._evaluate(0)
+            record.initial_labels = self.labels.copy()
+            state = self._snapshot(forces)
+            self._guard(state, forces)
         except MDGuardError as err:
-            # Nothing good to keep: record the starting state for inspection.
-            record.log(f"guard: {err}; checkpoint of step 0 written")
-            self.labels = record.initial_labels = self.calc.membership(atoms)
-            record.checkpoint(self._snapshot(None))
+            self._stopped_at_start(err, forces)
             raise
-        if s.relax_steps:
-            self._relax()
-        forces = self._evaluate(0)
-        record.initial_labels = self.labels.copy()
+        record.open_fresh()
+        record.write(state, force_frame=True, force_ckpt=True)
         return forces
+
+    def _stopped_at_start(self, err: MDGuardError, forces) -> None:
+        record = self.record
+        if record.has_run():
+            record.log(
+                f"guard: {err}; nothing written, the earlier run in "
+                f"{record.outdir} is left as it was"
+            )
+            return
+        if self.labels is None:
+            self.labels = self.calc.membership(self.atoms)
+        if record.initial_labels is None:
+            record.initial_labels = self.labels.copy()
+        record.open_fresh()
+        record.checkpoint(self._snapshot(forces), resumable=False)
+        record.log(f"guard: {err}; checkpoint of step 0 written")
 
     def _relax(self) -> None:
         """FIRE on Ω + E_short at the starting membership (fresh runs only)."""
@@ -350,15 +441,62 @@ class ConstantPotentialMD:
             f"in {time.perf_counter() - start:.1f} s"
         )
 
-    def _start_resume(self) -> np.ndarray:
-        path = self.record.path(CHECKPOINT_FILE)
-        ckpt = read_checkpoint(path)
+    def _resume_problem(self, ckpt: Checkpoint) -> str | None:
+        """Why this run cannot continue from ``ckpt`` (None: it can)."""
+        if not ckpt.resumable:
+            return (
+                "its checkpoint is the starting state of a run a guard stopped "
+                "at step 0 (nothing to continue)"
+            )
         if not np.array_equal(ckpt.numbers, self.atoms.numbers):
-            raise MDSetupError(
-                f"{path}: checkpoint atoms do not match the structure (different "
+            return (
+                "the checkpoint's atoms do not match the structure (different "
                 "elements or order)"
             )
-        self.settings.check_resume(ckpt.settings)
+        try:
+            saved = RunIdentity.fromdict(ckpt.identity)
+        except (KeyError, TypeError, ValueError):
+            return "the checkpoint records no run identity"
+        problem = self.identity.mismatch(saved)
+        if problem is not None:
+            return problem
+        return self.record.check_outputs(ckpt)
+
+    def _plan(self) -> Checkpoint | None:
+        """The checkpoint to continue from, or None for a fresh start.
+
+        Raises
+        ------
+        MDSetupError
+            ``resume=True`` and no fitting checkpoint; or a fitting checkpoint
+            past ``n_steps`` (either mode).
+        """
+        if self.resume is False:
+            return None
+        record = self.record
+        path = record.path(CHECKPOINT_FILE)
+        try:
+            ckpt = read_checkpoint(path)
+        except FileNotFoundError:
+            problem = f"no checkpoint {path}"
+        except ValueError as err:
+            problem = str(err)
+        else:
+            problem = self._resume_problem(ckpt)
+        if problem is not None:
+            if self.resume is True:
+                raise MDSetupError(f"cannot resume {record.outdir}: {problem}")
+            record.log(f"resume auto: {problem}; starting a fresh run")
+            return None
+        if ckpt.step > self.settings.n_steps:
+            raise MDSetupError(
+                f"cannot resume {record.outdir}: its checkpoint is at step "
+                f"{ckpt.step}, past n_steps {self.settings.n_steps} (raise "
+                "n_steps, or remove the run folder to start afresh)"
+            )
+        return ckpt
+
+    def _start_resume(self, ckpt: Checkpoint) -> np.ndarray:
         self.record.open_resume(ckpt)  # files cut back to the checkpoint's step
         self.atoms.set_positions(ckpt.positions, apply_constraint=False)
         self.atoms.set_momenta(ckpt.momenta, apply_constraint=False)
@@ -379,48 +517,75 @@ class ConstantPotentialMD:
         }
         return ckpt.forces.copy()
 
+    def _target(self) -> int:
+        """The step this session ends at."""
+        target = self.settings.n_steps
+        if self.until_step is not None:
+            target = min(target, int(self.until_step))
+        if self.segment_steps is not None:
+            target = min(target, self.step + int(self.segment_steps))
+        return max(target, self.step)
+
     # ------------------------------------------------------------------ run
     def run(self) -> dict:
-        """Run to ``settings.n_steps``; returns the summary (also written).
+        """Run to ``settings.n_steps`` (or the segment's end); returns the
+        summary (also written).
 
         Raises
         ------
         MDGuardError
             A guard stopped the run (last good frame and checkpoint written).
         MDSetupError
-            Bad structure, settings or checkpoint.
+            Bad structure, settings or checkpoint; the folder is locked by
+            another process (:class:`~constpot.md.lock.RunLockedError`).
         """
-        s = self.settings
         record = self.record
-        self.record.outdir.mkdir(parents=True, exist_ok=True)
-        record.begin(self.resume)
+        record.outdir.mkdir(parents=True, exist_ok=True)
+        with RunLock(record.outdir) as lock:
+            record.begin()
+            if lock.unsupported:
+                record.log(
+                    f"warning: cannot lock the run folder ({lock.unsupported}); "
+                    "make sure no other process writes it"
+                )
+            removed = record.clean_leftovers()
+            if removed:
+                record.log(
+                    f"removed {len(removed)} temporary file(s) of a killed "
+                    f"session: {', '.join(p.name for p in removed)}"
+                )
+            ckpt = self._plan()
+            self._log_start(ckpt)
+            return self._session(ckpt)
+
+    def _log_start(self, ckpt: Checkpoint | None) -> None:
+        s = self.settings
         n_walled = 0 if self.walls is None else self.walls.index.size
-        record.log(
-            f"constpot md: {len(self.atoms)} atoms, mode {s.mode}, "
+        start = "fresh start" if ckpt is None else f"resuming at step {ckpt.step}"
+        self.record.log(
+            f"constpot md: {start}; {len(self.atoms)} atoms, mode {s.mode}, "
             f"potentials (anode, counter) {s.potentials} V, {s.ensemble} "
             f"{s.temperature_K} K, dt {s.timestep_fs} fs, {s.n_steps} steps, "
             f"electrodes {s.electrodes}/{s.electrode_every}, qeq every "
             f"{s.qeq_every}, walls {s.walls} ({n_walled} atoms), "
             f"frozen {int(self.frozen.sum())}"
         )
+
+    def _session(self, ckpt: Checkpoint | None) -> dict:
+        record = self.record
         stopped = None
         try:
-            forces = self._start_resume() if self.resume else self._start_fresh()
-            if not self.resume:
-                state = self._snapshot(forces)
-                try:
-                    self._guard(state, forces)
-                except MDGuardError as err:
-                    # No good state yet: keep the start for inspection.
-                    record.checkpoint(state)
-                    record.log(f"guard: {err}; checkpoint of step 0 written")
-                    raise
-                record.write(state, force_frame=True, force_ckpt=True)
+            if ckpt is None:
+                forces = self._start_fresh()
+            else:
+                forces = self._start_resume(ckpt)
             self._loop(forces)
         except MDGuardError as err:
             stopped = err
         finally:
             record.close()
+        if stopped is not None and not record.taken:
+            raise stopped  # nothing of this run written: the folder is as it was
         if stopped is not None:
             # The summary of what ran (status "stopped"), then the error.
             self._finish(stopped)
@@ -477,8 +642,9 @@ class ConstantPotentialMD:
         good = self._snapshot(forces)
         t_loop = time.perf_counter()
         first = self.step
+        target = self._target()
         try:
-            while self.step < s.n_steps:
+            while self.step < target:
                 start, timed = time.perf_counter(), self._timed()
                 try:
                     forces = self._advance(forces)
@@ -489,11 +655,14 @@ class ConstantPotentialMD:
                 spent = time.perf_counter() - start
                 self.timings["integrator"] += spent - (self._timed() - timed)
                 last = self.step == s.n_steps
-                row = self.record.write(state, force_frame=last, force_ckpt=last)
+                end = self.step == target
+                # A segment's end gets a checkpoint but no extra frame or row:
+                # the files stay those of a run that never stopped.
+                row = self.record.write(state, force_frame=last, force_ckpt=end)
                 good = state
                 if bar is not None:
                     bar.update(1)
-                if self.step % s.log_every == 0 or last:
+                if self.step % s.log_every == 0 or end:
                     done = self.step - first
                     rate = done / max(time.perf_counter() - t_loop, 1e-9)
                     eta = (s.n_steps - self.step) / max(rate, 1e-9)
@@ -533,8 +702,10 @@ class ConstantPotentialMD:
 
     # --------------------------------------------------------------- summary
     def _finish(self, stopped: MDGuardError | None = None) -> dict:
+        """Publish the outputs and write the summary (completed, segment or
+        stopped); returns it."""
         record = self.record
-        thermo_path = record.path(THERMO_FILE)
+        thermo_path = record.work(THERMO_FILE)
         summary = summarise(
             self.settings,
             self.atoms,
@@ -542,13 +713,16 @@ class ConstantPotentialMD:
             record.initial_labels,
             self.labels,
             stopped=stopped,
+            segment=self.step < self.settings.n_steps,
             steps=self.step,
             wall_time_s=record.wall_time_s,
             timings={**self.timings, "io": record.io_seconds},
             n_evaluations=self.n_evaluations,
             calculator=self.calc.todict(),
+            identity=self.identity,
             metadata=self.metadata,
         )
+        record.publish()
         write_summary(record.path(SUMMARY_FILE), summary)
         if "time_ps" in summary:  # something ran
             record.log(describe(summary))
@@ -560,7 +734,7 @@ def run(
     calc: HybridCalculator,
     settings: MDSettings,
     outdir,
-    resume: bool = False,
+    resume: bool | str = False,
     **kwargs,
 ) -> dict:
     """Run one MD (see :class:`ConstantPotentialMD`); returns the summary.
@@ -572,19 +746,20 @@ def run(
     settings : MDSettings
     outdir : path-like
         Run folder (``traj.extxyz``, ``thermo.csv``, ``checkpoint.npz``,
-        ``summary.json``, ``md.log``).
-    resume : bool
-        Continue from the folder's checkpoint.
+        ``summary.json``, ``md.log``; see :mod:`constpot.md.record`).
+    resume : {False, True, "auto"}
+        Start afresh, continue from the folder's checkpoint (required), or
+        continue when a fitting checkpoint exists.
     **kwargs
-        ``log``, ``progress``, ``callback``, ``metadata`` of
-        :class:`ConstantPotentialMD`.
+        ``models``, ``until_step``, ``segment_steps``, ``log``, ``progress``,
+        ``callback``, ``metadata`` of :class:`ConstantPotentialMD`.
 
     Raises
     ------
     MDGuardError
         A guard stopped the run.
     MDSetupError
-        Bad settings, structure or checkpoint.
+        Bad settings, structure or checkpoint, or the folder is in use.
     """
     return ConstantPotentialMD(
         atoms, calc, settings, outdir, resume=resume, **kwargs

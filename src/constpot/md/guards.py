@@ -23,6 +23,8 @@ import numpy as np
 from ase import Atoms
 from vesin import NeighborList
 
+from ..errors import GuardStop
+
 __all__ = [
     "GuardLimits",
     "MDGuardError",
@@ -32,8 +34,8 @@ __all__ = [
 ]
 
 
-class MDGuardError(RuntimeError):
-    """A run stopped by a guard.
+class MDGuardError(GuardStop):
+    """A run stopped by a guard (a :class:`constpot.errors.GuardStop`: exit 3).
 
     Attributes
     ----------

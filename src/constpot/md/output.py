@@ -1,9 +1,11 @@
 """Run outputs: extxyz trajectory frames and the thermo table.
 
-Both writers append, flush on request (the driver flushes before every
-checkpoint, so that everything up to a checkpoint's step is on disk), and can
-truncate what was written after a given step, so that a resumed run appends
-without duplicate or orphan rows.
+Both writers append, count what they wrote, flush on request (the driver
+flushes before every checkpoint, so that everything up to a checkpoint's step
+is on disk, and records the count and size in the checkpoint), and can find and
+cut off what was written after a given step (``scan``, ``truncate_after``), so
+that a resumed run appends without duplicate or orphan rows. Lines end in
+``\n`` only.
 
 Trajectory frames (``traj.extxyz``) carry the per-atom arrays ``charges`` (e),
 ``electrode`` (0 none, 1 anode, 2 counter) and the builder's ``region``,
@@ -28,7 +30,6 @@ import numpy as np
 from ase import Atoms
 from ase.io import write
 
-from ..io import atomic_path
 from ..keys import CHARGES, ELECTRODE, FROZEN, MOL_ID, MOLECULE, REGION
 
 __all__ = [
@@ -96,13 +97,20 @@ def frame_atoms(
 
 
 class _AppendFile:
-    """An output file opened for appending: flush to disk, close, context."""
+    """An output file opened for appending: count, flush to disk, close."""
 
     _fh: io.TextIOBase
+    #: Frames or rows written, those kept from an earlier session included.
+    count: int
 
     def flush(self) -> None:
         self._fh.flush()
         os.fsync(self._fh.fileno())
+
+    def size(self) -> int:
+        """Bytes in the file, after flushing."""
+        self._fh.flush()
+        return os.fstat(self._fh.fileno()).st_size
 
     def close(self) -> None:
         if not self._fh.closed:
@@ -116,6 +124,14 @@ class _AppendFile:
         self.close()
 
 
+def _truncate(path: Path, size: int) -> None:
+    """Cut ``path`` to ``size`` bytes, in place."""
+    with open(path, "r+b") as fh:
+        fh.truncate(size)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 class TrajectoryWriter(_AppendFile):
     """Append extxyz frames to ``path``.
 
@@ -124,28 +140,36 @@ class TrajectoryWriter(_AppendFile):
     path : path-like
     append : bool
         Keep existing frames (resume) or start a new file.
+    count : int
+        Frames already in the file (when appending).
     """
 
-    def __init__(self, path: str | os.PathLike, append: bool = False):
+    def __init__(self, path: str | os.PathLike, append: bool = False, count: int = 0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a" if append else "w")
+        self._fh = open(self.path, "a" if append else "w", newline="")
+        self.count = count if append else 0
 
     def write(self, frame: Atoms) -> None:
-        buf = io.StringIO()
+        buf = io.StringIO(newline="")
         write(buf, frame, format="extxyz")
         self._fh.write(buf.getvalue())
+        self.count += 1
 
     @staticmethod
-    def truncate_after(path: str | os.PathLike, step: int) -> int:
-        """Drop the frames of ``path`` with ``step`` info above ``step``.
+    def scan(path: str | os.PathLike, step: int) -> tuple[int, int]:
+        """Frames of ``path`` up to ``step`` and the bytes they take.
 
-        Returns the number of frames kept. A partially written last frame
-        (a run killed while writing) is dropped as well.
+        Reading stops at the first frame past ``step``, a frame without a
+        ``step`` info, or a partially written frame (a run killed while
+        writing).
+
+        Returns
+        -------
+        (int, int)
+            Complete frames with step <= ``step`` from the start of the file,
+            and their size in bytes.
         """
-        path = Path(path)
-        if not path.is_file():
-            return 0
         kept, keep_bytes = 0, 0
         with open(path, "rb") as fh:
             while True:
@@ -165,27 +189,42 @@ class TrajectoryWriter(_AppendFile):
                     break
                 kept += 1
                 keep_bytes = fh.tell()
-        with open(path, "r+b") as fh:
-            fh.truncate(keep_bytes)
+        return kept, keep_bytes
+
+    @classmethod
+    def truncate_after(cls, path: str | os.PathLike, step: int) -> int:
+        """Drop the frames of ``path`` with ``step`` info above ``step``.
+
+        Returns the number of frames kept. A partially written last frame
+        (a run killed while writing) is dropped as well.
+        """
+        path = Path(path)
+        if not path.is_file():
+            return 0
+        kept, size = cls.scan(path, step)
+        _truncate(path, size)
         return kept
 
 
 class ThermoWriter(_AppendFile):
-    """Append rows of :data:`THERMO_COLUMNS` to a CSV file.
+    """Append rows of :data:`THERMO_COLUMNS` to a CSV file (``\n`` line ends).
 
     Parameters
     ----------
     path : path-like
     append : bool
         Keep existing rows (resume) or start a new file with a header.
+    count : int
+        Rows already in the file (when appending).
     """
 
-    def __init__(self, path: str | os.PathLike, append: bool = False):
+    def __init__(self, path: str | os.PathLike, append: bool = False, count: int = 0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new = not append or not self.path.is_file() or self.path.stat().st_size == 0
         self._fh = open(self.path, "w" if new else "a", newline="")
-        self._writer = csv.writer(self._fh)
+        self._writer = csv.writer(self._fh, lineterminator="\n")
+        self.count = 0 if new else count
         if new:
             self._writer.writerow(THERMO_COLUMNS)
 
@@ -198,9 +237,43 @@ class ThermoWriter(_AppendFile):
             else:
                 values.append(repr(float(value)))
         self._writer.writerow(values)
+        self.count += 1
 
     @staticmethod
-    def truncate_after(path: str | os.PathLike, step: int) -> int:
+    def scan(path: str | os.PathLike, step: int) -> tuple[int, int]:
+        """Rows of ``path`` up to ``step`` and the bytes they take (header
+        included).
+
+        Reading stops at the first row past ``step``, a malformed row, or a
+        partial last row.
+
+        Returns
+        -------
+        (int, int)
+            Rows with step <= ``step`` after the header, and the size in bytes
+            of the header and those rows (0, 0 for an empty file).
+        """
+        with open(path, "rb") as fh:
+            header = fh.readline()
+            if not header.endswith(b"\n"):
+                return 0, 0
+            kept, keep_bytes = 0, fh.tell()
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    break
+                fields = line.split(b",")
+                try:
+                    row_step = int(fields[0])
+                except ValueError:
+                    break
+                if len(fields) != len(THERMO_COLUMNS) or row_step > step:
+                    break
+                kept += 1
+                keep_bytes += len(line)
+        return kept, keep_bytes
+
+    @classmethod
+    def truncate_after(cls, path: str | os.PathLike, step: int) -> int:
         """Drop rows with ``step`` above ``step`` (and a partial last row).
 
         Returns the number of rows kept.
@@ -208,20 +281,9 @@ class ThermoWriter(_AppendFile):
         path = Path(path)
         if not path.is_file():
             return 0
-        lines = path.read_text().splitlines(keepends=True)
-        if not lines:
-            return 0
-        keep = [lines[0]]
-        for line in lines[1:]:
-            if not line.endswith("\n"):
-                break
-            fields = line.split(",")
-            if len(fields) != len(THERMO_COLUMNS) or int(fields[0]) > step:
-                break
-            keep.append(line)
-        with atomic_path(path) as tmp:
-            tmp.write_text("".join(keep))
-        return len(keep) - 1
+        kept, size = cls.scan(path, step)
+        _truncate(path, size)
+        return kept
 
 
 def read_thermo(path: str | os.PathLike) -> dict[str, np.ndarray]:

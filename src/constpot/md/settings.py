@@ -3,7 +3,9 @@
 One object carries every choice of a run (mode and potentials, ensemble,
 schedule, outputs, walls, guards, relaxation); it is validated on construction,
 recorded in ``summary.json`` and ``checkpoint.npz`` (:meth:`MDSettings.todict`),
-and a resumed run must match it except in :data:`RESUMABLE`.
+and a resumed run must match it except in :data:`RESUMABLE`
+(:meth:`MDSettings.physics` is the part that must match; see
+:mod:`constpot.md.identity`).
 
 Example
 -------
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SetupError
 from .guards import GuardLimits
 from .schedule import Schedule
 from .walls import WALL_ATOMS
@@ -37,11 +40,16 @@ __all__ = [
 #: Control modes: constant potential, constant charge.
 MODES = ("constp", "constq")
 
-#: Settings that may differ between a run and its resumption (the run length,
-#: logging, and the guard limits, e.g. to get past a false alarm).
+#: Settings that may differ between a run and its resumption: the run length
+#: (a longer run continues; a shorter one than the checkpoint is refused), the
+#: output and log cadence, and the guard limits (e.g. to get past a false
+#: alarm). None of them changes the trajectory.
 RESUMABLE = frozenset(
     {
         "n_steps",
+        "traj_every",
+        "thermo_every",
+        "checkpoint_every",
         "log_every",
         "min_distance_A",
         "max_force_eV_A",
@@ -50,8 +58,8 @@ RESUMABLE = frozenset(
 )
 
 
-class MDSetupError(ValueError):
-    """The run cannot start: bad settings, structure or checkpoint."""
+class MDSetupError(SetupError):
+    """The run cannot start: bad settings, structure, checkpoint or run folder."""
 
 
 def potential_label(mode: str, anode_potential_V: float | None) -> str:
@@ -188,28 +196,21 @@ class MDSettings:
     def todict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def check_resume(self, saved: dict) -> None:
-        """Refuse to resume a run saved with other settings.
-
-        Parameters
-        ----------
-        saved : dict
-            :meth:`todict` of the run that wrote the checkpoint.
-
-        Raises
-        ------
-        MDSetupError
-            A setting outside :data:`RESUMABLE` differs (each is named, old
-            and new value).
-        """
-        old = {k: v for k, v in saved.items() if k not in RESUMABLE}
-        new = {k: v for k, v in self.todict().items() if k not in RESUMABLE}
-        changed = sorted(k for k in new if old.get(k, new[k]) != new[k])
-        if changed:
-            raise MDSetupError(
-                "cannot resume with changed settings: "
-                + ", ".join(f"{k} {old[k]!r} -> {new[k]!r}" for k in changed)
-            )
+    def physics(self) -> dict:
+        """The settings a resumed run must share: :meth:`todict` less
+        :data:`RESUMABLE`, numbers in their declared type (``300`` and
+        ``300.0`` K are one temperature; −0.0 is 0.0)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name in RESUMABLE:
+                continue
+            value = getattr(self, f.name)
+            if value is not None and str(f.type).startswith("float"):
+                value = float(value) + 0.0
+            elif isinstance(value, np.integer):
+                value = int(value)
+            out[f.name] = value
+        return out
 
     @classmethod
     def from_config(cls, section: dict | None, **overrides) -> MDSettings:

@@ -1,11 +1,12 @@
 """The run summary (``summary.json``): what a run did, in one JSON object.
 
-Written at the end of every run, completed or stopped by a guard. Keys:
+Written at the end of every session: a run completed, stopped by a guard, or
+ended early at a segment's end (to be resumed). Keys:
 
-- ``status`` (``"completed"`` or ``"stopped"``; a stopped run adds
-  ``stop_step``, ``stop_reason``, ``stop_atoms``, ``stop_message``), ``steps``,
-  ``time_ps``, ``mode``, ``anode_potential_V`` and ``counter_potential_V``
-  (None in constq);
+- ``status`` (``"completed"``, ``"segment"`` or ``"stopped"``; a stopped run
+  adds ``stop_step``, ``stop_reason``, ``stop_atoms``, ``stop_message``),
+  ``steps`` (done so far), ``n_steps`` (planned), ``time_ps``, ``mode``,
+  ``anode_potential_V`` and ``counter_potential_V`` (None in constq);
 - electrode charges at the first and last thermo row (``anode_charge_start_e``,
   ``anode_charge_end_e``, ``counter_charge_start_e``, ``counter_charge_end_e``;
   e), anode size at step 0 and at the end (``anode_atoms_start``,
@@ -19,8 +20,9 @@ Written at the end of every run, completed or stopped by a guard. Keys:
   ``short_range``, ``qeq``, ``neighbour_list``, ``io``, ``integrator`` over the
   MD steps of this session; the relaxation is timed in ``md.log``) and
   ``evaluations_this_session``;
-- provenance: ``n_atoms``, ``settings``, ``calculator`` (its ``todict()``) and
-  ``run`` (the caller's metadata).
+- provenance: ``n_atoms``, ``settings``, ``calculator`` (its ``todict()``),
+  ``inputs`` (SHA-256 of the model files, the starting structure and the
+  physics: :mod:`constpot.md.identity`) and ``run`` (the caller's metadata).
 
 A run stopped before its first thermo row records only the status, ``steps``
 (0) and ``settings``.
@@ -37,6 +39,7 @@ from ase import Atoms
 from ..io import atomic_path
 from ..keys import ANODE, ELECTROLYTE_REGION, REGION, SEI_REGION
 from .guards import MDGuardError
+from .identity import RunIdentity
 from .settings import MDSettings
 
 __all__ = ["describe", "hms", "summarise", "write_summary"]
@@ -50,11 +53,13 @@ def summarise(
     final_labels: np.ndarray,
     *,
     stopped: MDGuardError | None,
+    segment: bool = False,
     steps: int,
     wall_time_s: float,
     timings: dict[str, float],
     n_evaluations: int,
     calculator: dict,
+    identity: RunIdentity | None = None,
     metadata: dict,
 ) -> dict:
     """The summary of a run (see the module docstring for the keys).
@@ -70,7 +75,9 @@ def summarise(
     initial_labels, final_labels : (n_atoms,) int ndarray
         Electrode labels at step 0 and at the last step.
     stopped : MDGuardError or None
-        The guard that stopped the run; None: completed.
+        The guard that stopped the run; None: completed or segment.
+    segment : bool
+        The session ended before ``settings.n_steps`` (status "segment").
     steps : int
         Steps completed (a stopped run's: those of its last thermo row).
     wall_time_s : float, s
@@ -79,8 +86,10 @@ def summarise(
         Force evaluations of this session.
     calculator, metadata : dict
         Provenance.
+    identity : RunIdentity, optional
+        Hashes of the inputs (``inputs``).
     """
-    status = {"status": "completed"}
+    status = {"status": "segment" if segment else "completed"}
     if stopped is not None:
         status = {
             "status": "stopped",
@@ -90,7 +99,12 @@ def summarise(
             "stop_message": str(stopped),
         }
     if not len(thermo.get("step", ())):
-        return {**status, "steps": 0, "settings": settings.todict()}
+        return {
+            **status,
+            "steps": 0,
+            "n_steps": settings.n_steps,
+            "settings": settings.todict(),
+        }
     if stopped is not None:
         steps = int(thermo["step"][-1])
     symbols = np.asarray(atoms.get_chemical_symbols())
@@ -108,6 +122,7 @@ def summarise(
     return {
         **status,
         "steps": int(steps),
+        "n_steps": int(settings.n_steps),
         "time_ps": steps * settings.timestep_fs / 1000.0,
         "mode": settings.mode,
         "anode_potential_V": None if constq else anode_v,
@@ -133,7 +148,18 @@ def summarise(
         "n_atoms": len(atoms),
         "settings": settings.todict(),
         "calculator": calculator,
+        "inputs": _inputs(identity),
         "run": metadata,
+    }
+
+
+def _inputs(identity: RunIdentity | None) -> dict:
+    if identity is None:
+        return {}
+    return {
+        "models": [{"path": p, "sha256": sha} for p, sha in identity.models],
+        "structure_sha256": identity.structure,
+        "physics_sha256": identity.physics,
     }
 
 

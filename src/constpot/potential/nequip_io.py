@@ -20,6 +20,22 @@ Both model forms of nequip 0.19 load:
 
 The model's own cutoff and type names set up the neighbour list and the
 element → type map (identity: constpot models use element symbols as types).
+
+Trusted models only
+-------------------
+Loading a model runs code: a ``.nequip.zip`` is a ``torch.package`` archive
+whose pickled modules are imported and executed, and a ``.nequip.pt2`` holds
+compiled native code. Load only model files you made or trust, as you would
+run a script; ``constpot md`` logs each model file with its SHA-256 and
+records the hashes in its checkpoints and summary.
+
+Only public nequip 0.19 API is used: :meth:`NequIPCalculator.from_compiled_model
+<nequip.integrations.ase.NequIPCalculator.from_compiled_model>` for compiled
+models; for packaged ones (nequip has no public one-call ASE loader for them)
+``nequip.model.saved_models.load_utils.load_saved_model``, the loader nequip
+documents for inference, with the calculator's constructor and the
+neighbour-list and type-mapping transforms of
+``nequip.integrations.utils.basic_transforms`` that nequip's own loaders use.
 """
 
 from __future__ import annotations
@@ -48,6 +64,11 @@ def load_calculator(model_path: str | os.PathLike, device: str = "cpu"):
         Where the model runs. A compiled model only runs on the device it was
         compiled for.
 
+    Notes
+    -----
+    Loading runs code from the file (see the module docstring): trusted
+    models only.
+
     Returns
     -------
     nequip.integrations.ase.NequIPCalculator
@@ -73,6 +94,9 @@ def load_calculator(model_path: str | os.PathLike, device: str = "cpu"):
         )
     try:
         from nequip.integrations.ase import NequIPCalculator
+        from nequip.integrations.utils import basic_transforms
+        from nequip.model.saved_models.load_utils import load_saved_model
+        from nequip.nn.graph_model import R_MAX_KEY, TYPE_NAMES_KEY
         from nequip.utils.global_state import set_global_state
     except ImportError as err:  # pragma: no cover - nequip is a dependency
         raise ImportError(
@@ -86,11 +110,17 @@ def load_calculator(model_path: str | os.PathLike, device: str = "cpu"):
         return NequIPCalculator.from_compiled_model(
             str(path), device=device, chemical_species_to_atom_type_map=True
         )
-    # nequip 0.19.1 loads packaged models through this (documented in its
-    # integration tests) loader; packaged models run eagerly.
-    return NequIPCalculator._from_saved_model(
-        str(path), device=device, chemical_species_to_atom_type_map=True
+    # Packaged models run eagerly; the element -> type map is the identity.
+    model = load_saved_model(str(path), compile_mode="eager")
+    model.eval()
+    type_names = model.metadata[TYPE_NAMES_KEY].split(" ")
+    transforms = basic_transforms(
+        model.metadata,
+        float(model.metadata[R_MAX_KEY]),
+        type_names,
+        {name: name for name in type_names},
     )
+    return NequIPCalculator(model=model, device=device, transforms=transforms)
 
 
 def model_qeq_settings(model_path: str | os.PathLike) -> QEqSettings:

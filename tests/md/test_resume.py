@@ -1,0 +1,482 @@
+"""Sessions of one run (issue 16): resume, refusals, segments, lock, reruns.
+
+Facts checked on the Li | Li⁺F⁻Li⁺F⁻ | Li slab cell with the Lennard-Jones
+stand-in that builds its neighbour list at every call, as the NequIP models do
+(tests/md/conftest.py), CPU float64:
+
+- a process killed with SIGKILL and resumed with ``resume="auto"`` writes
+  byte-for-byte the trajectory and thermo table of a run that never stopped;
+  so do segments (``until_step``, ``segment_steps``) and a run extended to more
+  steps;
+- ``resume="auto"`` starts afresh without a fitting checkpoint and says why;
+- an explicit resume is refused, naming the reason and changing no file, when
+  the trajectory or thermo table is missing or short, or the models, the
+  starting structure or the physics differ from the checkpoint's;
+- a second writer of a folder is refused with the holder's PID while the first
+  run finishes;
+- a rerun that fails (bad structure, missing model, step-0 guard) leaves the
+  finished run byte-identical;
+- temporary files of a killed session are removed; ``thermo.csv`` ends its
+  lines in ``\\n`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from ase.io import write
+
+from constpot.md import (
+    MDGuardError,
+    MDSettings,
+    MDSetupError,
+    RunLock,
+    RunLockedError,
+    read_checkpoint,
+    run,
+)
+from constpot.potential import HybridCalculator
+
+from .conftest import make_cell, short_range
+
+QUIET = {"progress": False, "log": lambda line: None}
+HERE = Path(__file__).resolve().parent
+#: Files a session may append to without changing the run.
+SESSION_FILES = {"md.log", "md.lock"}
+
+
+def _settings(**overrides) -> MDSettings:
+    base = dict(
+        mode="constp",
+        anode_potential_V=-1.0,
+        counter_potential_V=1.0,
+        n_steps=6,
+        traj_every=2,
+        checkpoint_every=3,
+        seed=4,
+    )
+    return MDSettings(**{**base, **overrides})
+
+
+def _calc(sigma: float = 2.6, **kwargs) -> HybridCalculator:
+    short = short_range(sigma, stateless=True)
+    return HybridCalculator(short, method="dense", slab=True, **kwargs)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file of a run folder but the log and lock, by relative path."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name not in SESSION_FILES
+    }
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    for name in ("traj.extxyz", "thermo.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished 6-step run with model file A, and model files A and B."""
+    root = tmp_path_factory.mktemp("finished")
+    models = {}
+    for name in ("a", "b"):
+        models[name] = root / f"{name}.nequip.zip"
+        models[name].write_bytes(f"model {name}".encode())
+    out = root / "run"
+    run(make_cell(), _calc(), _settings(), out, models=[models["a"]], **QUIET)
+    return out, models
+
+
+@pytest.fixture
+def folder(finished, tmp_path):
+    """A copy of the finished run to change."""
+    out, models = finished
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    return copy, models
+
+
+# ------------------------------------------------------------------ auto
+def test_auto_starts_fresh_then_continues_and_extends_bit_identically(tmp_path):
+    """auto in an empty folder runs from step 0; auto with more n_steps continues
+    the finished run: the files equal those of a straight 12-step run."""
+    out = tmp_path / "auto"
+    first = run(make_cell(), _calc(), _settings(), out, resume="auto", **QUIET)
+    assert first["status"] == "completed" and first["steps"] == 6
+    log = (out / "md.log").read_text()
+    assert "resume auto: no checkpoint" in log and "fresh start" in log
+    longer = _settings(n_steps=12)
+    again = run(make_cell(), _calc(), longer, out, resume="auto", **QUIET)
+    assert again["status"] == "completed" and again["steps"] == 12
+    assert "resuming at step 6" in (out / "md.log").read_text()
+    straight = tmp_path / "straight"
+    run(make_cell(), _calc(), longer, straight, **QUIET)
+    _same_outputs(out, straight)
+
+
+def test_auto_with_other_physics_starts_fresh(folder):
+    out, models = folder
+    summary = run(
+        make_cell(),
+        _calc(),
+        _settings(temperature_K=350.0),
+        out,
+        resume="auto",
+        models=[models["a"]],
+        **QUIET,
+    )
+    assert summary["settings"]["temperature_K"] == 350.0
+    assert summary["steps"] == 6
+    log = (out / "md.log").read_text()
+    assert "physics differ: temperature_K 300.0 -> 350.0; starting a fresh run" in log
+    assert read_checkpoint(out / "checkpoint.npz").settings["temperature_K"] == 350.0
+
+
+# -------------------------------------------------------------- refusals
+def _cut(path: Path, n_bytes: int) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - n_bytes])
+
+
+def _moved(atoms):
+    atoms.positions[18] += [0.0, 0.0, 0.01]
+    return atoms
+
+
+# (id, change to the folder, run keywords, message)
+REFUSALS = [
+    ("no checkpoint", lambda d: (d / "checkpoint.npz").unlink(), {}, "no checkpoint"),
+    (
+        "unreadable checkpoint",
+        lambda d: (d / "checkpoint.npz").write_bytes(b"PK\x03\x04 cut"),
+        {},
+        "not a readable checkpoint",
+    ),
+    (
+        "trajectory missing",
+        lambda d: (d / "work" / "traj.extxyz").unlink(),
+        {},
+        r"work/traj\.extxyz is missing",
+    ),
+    (
+        "thermo missing",
+        lambda d: (d / "work" / "thermo.csv").unlink(),
+        {},
+        r"work/thermo\.csv is missing",
+    ),
+    (
+        "trajectory short",
+        lambda d: _cut(d / "work" / "traj.extxyz", 200),
+        {},
+        r"traj\.extxyz is shorter than the checkpoint of step 6: 3 frames",
+    ),
+    (
+        "thermo short",
+        lambda d: _cut(d / "work" / "thermo.csv", 5),
+        {},
+        r"thermo\.csv is shorter than the checkpoint of step 6: 6 rows",
+    ),
+    ("other models", None, {"models": "b"}, r"models differ: \[a\.nequip\.zip"),
+    ("no models", None, {"models": None}, r"models differ: .* -> none"),
+    (
+        "other structure",
+        None,
+        {"atoms": _moved},
+        "the starting structure differs",
+    ),
+    (
+        "other settings",
+        None,
+        {"settings": {"qeq_every": 2}},
+        "physics differ: qeq_every 1 -> 2",
+    ),
+    (
+        "other short range",
+        None,
+        {"calc": {"sigma": 2.7}},
+        r"physics differ: calculator short_range\.0\.parameters\.sigma 2\.6 -> 2\.7",
+    ),
+    (
+        "other solver tolerance",
+        None,
+        {"calc": {"tol": 1e-6}},
+        r"calculator solver\.tol 1e-08 -> 1e-06",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "keywords", "message"),
+    [case[1:] for case in REFUSALS],
+    ids=[case[0] for case in REFUSALS],
+)
+def test_resume_refuses_what_does_not_fit_and_changes_nothing(
+    folder, change, keywords, message
+):
+    out, models = folder
+    if change is not None:
+        change(out)
+    before = _files(out)
+    atoms = keywords.get("atoms", lambda a: a)(make_cell())
+    model = keywords.get("models", "a")
+    with pytest.raises(MDSetupError, match=message):
+        run(
+            atoms,
+            _calc(**keywords.get("calc", {})),
+            _settings(**keywords.get("settings", {})),
+            out,
+            resume=True,
+            models=[] if model is None else [models[model]],
+            **QUIET,
+        )
+    assert _files(out) == before
+
+
+@pytest.mark.parametrize("resume", [True, "auto"])
+def test_resume_refuses_fewer_steps_than_the_checkpoint(folder, resume):
+    out, models = folder
+    before = _files(out)
+    with pytest.raises(MDSetupError, match="checkpoint is at step 6, past n_steps 4"):
+        run(
+            make_cell(),
+            _calc(),
+            _settings(n_steps=4),
+            out,
+            resume=resume,
+            models=[models["a"]],
+            **QUIET,
+        )
+    assert _files(out) == before
+
+
+# ---------------------------------------------------- failing reruns
+def _no_walls(atoms):
+    del atoms.info["wall_lower_A"]
+    return atoms
+
+
+def _overlap(atoms):
+    atoms.positions[17] = atoms.positions[16] + [0.3, 0.0, 0.0]
+    return atoms
+
+
+def _unknown_element(atoms):
+    atoms.symbols[17] = "Xe"
+    return atoms
+
+
+# (id, change to the structure, model, error, message)
+FAILING_RERUNS = [
+    ("walls without planes", _no_walls, "a", MDSetupError, "wall_lower_A"),
+    ("element without QEq parameters", _unknown_element, "a", ValueError, "Xe"),
+    ("missing model file", None, "missing", FileNotFoundError, "model file"),
+    ("overlap at step 0", _overlap, "a", MDGuardError, "step 0: atoms 16"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "model", "error", "message"),
+    [case[1:] for case in FAILING_RERUNS],
+    ids=[case[0] for case in FAILING_RERUNS],
+)
+def test_failing_rerun_leaves_the_finished_run_intact(
+    folder, change, model, error, message
+):
+    out, models = folder
+    models["missing"] = out.parent / "missing.nequip.zip"
+    before = _files(out)
+    atoms = make_cell() if change is None else change(make_cell())
+    with pytest.raises(error, match=message):
+        run(atoms, _calc(), _settings(), out, models=[models[model]], **QUIET)
+    assert _files(out) == before
+    assert json.loads((out / "summary.json").read_text())["status"] == "completed"
+
+
+# --------------------------------------------------------------- segments
+@pytest.mark.parametrize(
+    ("sessions", "expected"),
+    [
+        ([{"until_step": 10}, {}], [("segment", 10), ("completed", 20)]),
+        (
+            [{"segment_steps": 8}] * 3,
+            [("segment", 8), ("segment", 16), ("completed", 20)],
+        ),
+    ],
+    ids=["until-step", "segment-steps"],
+)
+def test_segments_equal_a_straight_run(tmp_path, sessions, expected):
+    """Sessions ending at step 10 (or every 8 steps), each resumed, write the
+    files of a straight 20-step run: a segment's end adds a checkpoint, no
+    frame or row (10 and 16 are not multiples of traj_every or
+    checkpoint_every)."""
+    settings = _settings(n_steps=20, traj_every=3, checkpoint_every=7)
+    straight = tmp_path / "straight"
+    run(make_cell(), _calc(), settings, straight, **QUIET)
+    out = tmp_path / "segments"
+    statuses = []
+    for session in sessions:
+        summary = run(
+            make_cell(), _calc(), settings, out, resume="auto", **session, **QUIET
+        )
+        statuses.append((summary["status"], summary["steps"]))
+        assert read_checkpoint(out / "checkpoint.npz").step == summary["steps"]
+        published = json.loads((out / "summary.json").read_text())
+        assert published["status"] == summary["status"]
+    assert statuses == expected
+    _same_outputs(out, straight)
+
+
+# ------------------------------------------------------- kill and resume
+_CHILD = """
+import os, sys, time
+sys.path.insert(0, {here!r})
+from conftest import make_cell, short_range
+from constpot.md import MDSettings, run
+from constpot.potential import HybridCalculator
+
+def stall(md, step):
+    if step == 45:
+        open({marker!r}, "w").close()
+        time.sleep(120)
+
+settings = MDSettings(**{settings!r})
+calc = HybridCalculator(short_range(stateless=True), method="dense", slab=True)
+run(make_cell(), calc, settings, {out!r}, resume="auto", callback=stall,
+    progress=False, log=lambda line: None)
+"""
+
+
+def test_sigkill_then_resume_auto_is_bit_identical(tmp_path):
+    """A process killed (SIGKILL) at step 45, checkpoint at 40, frames and rows
+    past it partly buffered: resume="auto" ends byte-identical to a straight
+    run, leaves no temporary file, and thermo.csv has only \\n line ends."""
+    kw = dict(
+        mode="constp",
+        anode_potential_V=-1.0,
+        counter_potential_V=1.0,
+        n_steps=60,
+        traj_every=4,
+        checkpoint_every=20,
+        seed=9,
+    )
+    out, marker = tmp_path / "killed", tmp_path / "at45"
+    code = _CHILD.format(here=str(HERE), marker=str(marker), settings=kw, out=str(out))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert child.poll() is None, "the run ended before it was killed"
+            assert time.monotonic() < deadline, "the run did not reach step 45"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+    assert read_checkpoint(out / "checkpoint.npz").step == 40
+    assert not (out / "summary.json").exists()
+
+    summary = run(make_cell(), _calc(), MDSettings(**kw), out, resume="auto", **QUIET)
+    assert summary["status"] == "completed" and summary["steps"] == 60
+    assert "resuming at step 40" in (out / "md.log").read_text()
+    straight = tmp_path / "straight"
+    run(make_cell(), _calc(), MDSettings(**kw), straight, **QUIET)
+    _same_outputs(out, straight)
+    assert not list(out.rglob(".*"))  # no temporary file left
+    assert b"\r" not in (out / "thermo.csv").read_bytes()
+
+
+def test_leftover_temporaries_are_removed_on_the_next_start(folder):
+    out, models = folder
+    leftovers = [
+        out / ".checkpoint.npz.k2j4_x9q.npz",
+        out / ".summary.json.abcdefgh.json",
+        out / "work" / ".thermo.csv.0a1b2c3d.csv",
+    ]
+    keep = out / ".notes.txt"
+    for path in [*leftovers, keep]:
+        path.write_bytes(b"partial")
+    run(
+        make_cell(),
+        _calc(),
+        _settings(n_steps=8),
+        out,
+        resume=True,
+        models=[models["a"]],
+        **QUIET,
+    )
+    assert not any(p.exists() for p in leftovers)
+    assert keep.exists()
+    assert "removed 3 temporary file(s)" in (out / "md.log").read_text()
+    assert b"\r" not in (out / "thermo.csv").read_bytes()
+
+
+# -------------------------------------------------------------------- lock
+def test_lock_is_exclusive_and_released_on_errors(tmp_path):
+    """Two locks of one folder (even in one process) exclude each other; an
+    exception inside releases the lock."""
+    with RunLock(tmp_path) as held:
+        assert held.locked
+        assert (tmp_path / "md.lock").read_text().split()[0] == str(os.getpid())
+        with pytest.raises(RunLockedError, match=f"in use by process {os.getpid()}"):
+            RunLock(tmp_path).acquire()
+    with pytest.raises(RuntimeError, match="inside"), RunLock(tmp_path):
+        raise RuntimeError("inside the lock")
+    with RunLock(tmp_path) as again:
+        assert again.locked
+
+
+def test_second_writer_is_refused_while_the_first_finishes(tmp_path):
+    """A second `constpot md` on a folder being written exits 2 naming the
+    folder and this process; the first run completes."""
+    structure = tmp_path / "interface.extxyz"
+    write(structure, make_cell())
+    config = tmp_path / "config.yaml"
+    md = {"n_steps": 4, "method": "dense", "device": "cpu"}
+    config.write_text(yaml.safe_dump({"seed": 0, "md": md}))
+    out = tmp_path / "run"
+    second = {}
+
+    def start_second_writer(md_run, step):
+        if step != 2:
+            return
+        argv = [
+            sys.executable, "-m", "constpot.cli", "md", str(config),
+            "--structure", str(structure), "--mode", "constp",
+            "--potential=-1.0V", "--outdir", str(out), "--resume", "auto",
+        ]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        done = subprocess.run(
+            argv, capture_output=True, text=True, env=env, timeout=300
+        )
+        second["rc"], second["err"] = done.returncode, done.stderr
+
+    summary = run(
+        make_cell(),
+        _calc(),
+        _settings(n_steps=5),
+        out,
+        callback=start_second_writer,
+        **QUIET,
+    )
+    assert second["rc"] == 2, second["err"]
+    line = second["err"].strip().splitlines()[-1]
+    assert f"run folder {out} is in use by process {os.getpid()}" in line
+    assert summary["status"] == "completed" and summary["steps"] == 5
+    assert json.loads((out / "summary.json").read_text())["steps"] == 5
+    assert (out / "md.lock").read_text() == ""  # released
