@@ -9,7 +9,9 @@ one applied to the lattice and stays within ``max_strain``, and it is the
 smallest any repetition of the candidate surface cells allows (brute force);
 the block has no dipole along z (non-polar terminations, including Li₂O(100)
 with its split Li plane); the thickness is the whole number of layers closest
-to the request; bad input is refused by name.
+to the request; the blocks are atom for atom those of the hand-written lattice
+enumeration that ase.spacegroup.crystal + ase.build.cut replaced (fingerprints
+taken from the old code); bad input is refused by name.
 
 Tolerances: geometry of an exactly commensurate (unstrained) block is built
 from exact products of a, so distances hold to float round-off, atol 1e-9 Å;
@@ -20,6 +22,7 @@ handbook densities quoted to three figures, rel 1 %.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -36,12 +39,12 @@ from constpot.build.crystal import (
     lateral_fit,
     target_density_g_cm3,
 )
-from constpot.build.lithium import lateral_cell
+from constpot.build.lithium import LI_BCC_A_A, lateral_cell
 from constpot.keys import FROZEN, MOL_ID, REGION
 from constpot.units import mass_density_g_cm3
 
 ATOL_GEOM = 1e-9  # Å: exact lattice products, float round-off only
-LI_100_4X4 = lateral_cell((4, 4), "100", 3.51)  # the demo anode, 14.04 Å square
+LI_100_4X4 = lateral_cell((4, 4), "100", LI_BCC_A_A)  # the demo anode, 13.76 Å
 
 CASES = [(c, o) for c in COMPONENTS for o in ORIENTATIONS]
 
@@ -339,3 +342,39 @@ def test_helpers_validate():
         target_density_g_cm3("NaCl", "crystalline")
     assert formula_units("Li2O") == {"Li": 2, "O": 1}
     assert formula_units("LiF") == {"Li": 1, "F": 1}
+
+
+#: Blocks of the hand-written lattice enumeration that ase.spacegroup.crystal
+#: and ase.build.cut replaced: (component, orientation, (Lx, Ly) Å, thickness Å)
+#: → (atoms, sha256 (16 hex digits) of the symbols and of the positions as
+#: integers in units of (Lx/nx, Ly/ny, c₀)/8, c₀ the strained period along z,
+#: atom order included), taken from the old code. The cases cover every
+#: surface cell (cubic, rotated45, rect110, rect110 swapped) of both crystals
+#: and the split Li plane of Li₂O(100); the digests do not depend on the strain
+#: (the same for the 13.76 and 14.04 Å cells).
+OLD_BLOCK_FINGERPRINTS = {
+    ("LiF", "100", (13.76, 13.76), 6.0): (150, "886a2358846a5517"),
+    ("LiF", "100", (30.96, 17.2), 11.0): (660, "a3161c30cc48e4d8"),
+    ("LiF", "110", (30.96, 17.2), 6.0): (384, "96ec0b98c9045314"),
+    ("Li2O", "100", (13.76, 13.76), 11.0): (270, "c989ce8deb2e55b3"),
+    ("Li2O", "100", (30.96, 17.2), 6.0): (450, "09c75566826a3bbf"),
+    ("Li2O", "110", (13.76, 13.76), 6.0): (144, "98be8b49fb4c5a2b"),
+    ("Li2O", "110", (10.0, 9.0), 11.0): (126, "cbf6ebcc0a33ca8a"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OLD_BLOCK_FINGERPRINTS))
+def test_same_atoms_in_same_order_as_the_old_builder(case):
+    component, orientation, (lx, ly), thickness = case
+    n_atoms, digest = OLD_BLOCK_FINGERPRINTS[case]
+    block = crystalline_block(component, [[lx, 0.0], [0.0, ly]], thickness, orientation)
+    nx, ny = block.info["lateral_reps"]
+    unit = np.array([lx / nx, ly / ny, 2 * block.info["layer_spacing_A"]]) / 8
+    grid = block.positions / unit
+    ints = np.rint(grid).astype("<i8")
+    # Every site on the 1/8 grid of the (strained) cell, to round-off.
+    np.testing.assert_allclose(grid, ints, rtol=0, atol=1e-9)
+    assert len(block) == n_atoms
+    h = hashlib.sha256(ints.tobytes())
+    h.update(" ".join(block.get_chemical_symbols()).encode())
+    assert h.hexdigest()[:16] == digest

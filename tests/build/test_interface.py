@@ -110,6 +110,26 @@ def test_no_close_contacts_and_molecules_intact(built, name):
         np.testing.assert_allclose(got, ref, atol=1e-6)
 
 
+def test_frozen_layers_survive_an_extxyz_round_trip(built, tmp_path):
+    """The frozen atoms carry FixAtoms: extxyz writes ``move_mask``, and a
+    read-back holds the same atoms fixed (constpot.io.frozen_mask agrees)."""
+    from ase.constraints import FixAtoms
+
+    from constpot.io import frozen_mask
+
+    atoms = built("crystalline")
+    frozen = np.flatnonzero(atoms.arrays[FROZEN])
+    (constraint,) = atoms.constraints
+    assert isinstance(constraint, FixAtoms)
+    np.testing.assert_array_equal(np.sort(constraint.get_indices()), frozen)
+    write(tmp_path / "interface.extxyz", atoms)
+    back = read(tmp_path / "interface.extxyz")
+    (constraint,) = back.constraints
+    np.testing.assert_array_equal(np.sort(constraint.get_indices()), frozen)
+    del back.arrays[FROZEN]  # frozen_mask falls back to the constraint
+    np.testing.assert_array_equal(np.flatnonzero(frozen_mask(back)), frozen)
+
+
 def test_same_seed_same_file_other_seed_differs(tmp_path):
     recipe = RECIPES["crystalline"]
     paths = []

@@ -1,12 +1,15 @@
 """bcc Li slabs: facts of the bcc lattice and the slab conventions.
 
 Facts checked: every atom below the surface has 8 nearest neighbours at
-√3a/2 (3.04 Å for a = 3.51 Å), surface atoms 4 on (100) and 6 on (110); the
+√3a/2 (2.98 Å for a = 3.44 Å), surface atoms 4 on (100) and 6 on (110); the
 layers are a/2 (100) or a/√2 (110) apart, lowest at z = 0; the atom count is
 layers × atoms per layer × nx × ny; the slab region (lateral cell × layers·d)
-has the density of bcc Li, 0.534 g/cm³ (experimental, 20 °C); the same slab
-as ASE's independent builder (identical sorted neighbour distances); only the
-lowest layers are frozen; bad arguments are refused by name.
+holds 2 atoms per a³, the density of bcc Li (0.534 g/cm³, experimental, 20 °C,
+at a = 3.51 Å); the same slab, atom for atom, as the hand-written lattice that
+ase.build.bcc100/bcc110 replaced (fingerprints taken from the old code), and
+as ASE's builder (identical sorted neighbour distances); only the lowest
+layers are frozen, and they stay frozen through an extended-XYZ round trip
+(FixAtoms / move_mask); bad arguments are refused by name.
 
 Positions are built from exact products of a, so geometric identities hold to
 floating-point round-off: those comparisons use atol = 1e-9 Å.
@@ -14,11 +17,14 @@ floating-point round-off: those comparisons use atol = 1e-9 Å.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
 import pytest
 from ase.build import bcc100, bcc110
+from ase.constraints import FixAtoms
+from ase.io import read, write
 from ase.neighborlist import neighbor_list
 
 from constpot.build.lithium import (
@@ -101,13 +107,73 @@ def test_even_layers_fully_periodic_is_bulk_bcc(surface):
 def test_density_is_bcc_li(surface):
     slab = li_slab((3, 2), layers=7, surface=surface)
     rho = mass_density_g_cm3(slab.get_masses().sum(), slab.get_volume())
-    # 1 %: experimental density of Li at 20 °C is 0.534 g/cm³; a = 3.51 Å
-    # (25 °C) gives 0.533.
-    assert rho == pytest.approx(0.534, rel=0.01)
     # Exactly 2 atoms per a³ (float round-off).
     two_per_cell = mass_density_g_cm3(2 * slab.get_masses()[0], A**3)
     assert rho == pytest.approx(two_per_cell, rel=1e-12)
     assert slab.info["density_g_cm3"] == pytest.approx(rho, rel=1e-12)
+    # At the experimental a = 3.51 Å (25 °C) the experimental density of Li at
+    # 20 °C, 0.534 g/cm³ (1 %: 0.533 from the lattice).
+    room = li_slab((3, 2), layers=7, surface=surface, a_A=3.51)
+    assert room.info["density_g_cm3"] == pytest.approx(0.534, rel=0.01)
+
+
+#: The slabs of the hand-written lattice that ase.build replaced, li_slab((2, 3),
+#: layers, frozen_layers=2), by (surface, layers): sha256 (16 hex digits) of the
+#: positions as integers in units of (a/2, a/2, a/2) on (100), (a/2, a/√2,
+#: a/√2) on (110), atom order included; taken from the old code at a = 3.51
+#: and 3.44 Å (same digest). Odd and even layer counts: ASE stacks from the
+#: top, so the parity decides which lateral registry the lowest layer has.
+OLD_SLAB_FINGERPRINTS = {
+    ("100", 5): "0276d626115fd62e",
+    ("100", 6): "52ea724d2aaa934d",
+    ("110", 5): "3012119695252a57",
+    ("110", 6): "b92b3f2b3cb8cf3f",
+}
+#: The first atoms, in those units, for a readable check (every case).
+OLD_SLAB_FIRST = {
+    "100": [[0, 0, 0], [0, 2, 0], [0, 4, 0], [2, 0, 0]],
+    "110": [[0, 0, 0], [1, 1, 0], [0, 2, 0], [1, 3, 0]],
+}
+
+
+@pytest.mark.parametrize(("surface", "layers"), sorted(OLD_SLAB_FINGERPRINTS))
+@pytest.mark.parametrize("a", [3.51, A])
+def test_same_atoms_in_same_order_as_the_old_builder(surface, layers, a):
+    slab = li_slab((2, 3), layers=layers, surface=surface, a_A=a, frozen_layers=2)
+    unit = np.array([a / 2, a / 2, a / 2])
+    if surface == "110":
+        unit[1:] = a / math.sqrt(2.0)
+    lattice = slab.positions / unit
+    ints = np.rint(lattice).astype("<i8")
+    # On the lattice to round-off (1e-9 of a unit).
+    np.testing.assert_allclose(lattice, ints, rtol=0, atol=1e-9)
+    assert ints[:4].tolist() == OLD_SLAB_FIRST[surface]
+    digest = hashlib.sha256(ints.tobytes()).hexdigest()[:16]
+    assert digest == OLD_SLAB_FINGERPRINTS[surface, layers]
+    layer = _layer_index(slab, layer_spacing_A(surface, a))
+    np.testing.assert_array_equal(slab.arrays[FROZEN], layer < 2)
+    assert "tags" not in slab.arrays and "adsorbate_info" not in slab.info
+
+
+@pytest.mark.parametrize("surface", sorted(SURFACES))
+def test_frozen_layers_survive_an_extxyz_round_trip(surface, tmp_path):
+    """FixAtoms on the frozen atoms: extxyz writes move_mask, ASE reads it back."""
+    slab = li_slab((2, 2), layers=4, surface=surface, frozen_layers=2)
+    (constraint,) = slab.constraints
+    assert isinstance(constraint, FixAtoms)
+    np.testing.assert_array_equal(
+        np.sort(constraint.get_indices()), np.flatnonzero(slab.arrays[FROZEN])
+    )
+    write(tmp_path / "slab.extxyz", slab)
+    assert "move_mask" in (tmp_path / "slab.extxyz").read_text().splitlines()[1]
+    back = read(tmp_path / "slab.extxyz")
+    (constraint,) = back.constraints
+    np.testing.assert_array_equal(
+        np.sort(constraint.get_indices()), np.flatnonzero(slab.arrays[FROZEN])
+    )
+    np.testing.assert_array_equal(back.arrays[FROZEN], slab.arrays[FROZEN])
+    # Nothing frozen, no constraint.
+    assert li_slab((2, 2), layers=4, surface=surface, frozen_layers=0).constraints == []
 
 
 @pytest.mark.parametrize("surface", sorted(SURFACES))

@@ -1,10 +1,10 @@
-"""Validation of the lateral cell shared by the block builders."""
+"""Cell helpers shared by the block builders: lateral-cell validation, wrapping."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rectangular_lengths"]
+__all__ = ["rectangular_lengths", "wrap_positions"]
 
 
 def rectangular_lengths(cell_xy, why: str = "") -> tuple[float, float]:
@@ -38,3 +38,24 @@ def rectangular_lengths(cell_xy, why: str = "") -> tuple[float, float]:
     if not (lx > 0 and ly > 0):
         raise ValueError(f"cell_xy lengths must be > 0 Å, got {lx} and {ly}")
     return float(lx), float(ly)
+
+
+def wrap_positions(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Positions wrapped into a 3D periodic cell.
+
+    Parameters
+    ----------
+    positions : (n, 3) ndarray, Å
+    cell : (3, 3) ndarray, Å
+        Rows are the cell vectors.
+
+    Returns
+    -------
+    (n, 3) ndarray, Å
+        The images whose fractional coordinates lie in [0, 1) (a coordinate
+        that rounds to 1.0 is set to 0).
+    """
+    frac = positions @ np.linalg.inv(cell)
+    frac -= np.floor(frac)
+    frac[frac >= 1.0] = 0.0
+    return frac @ cell

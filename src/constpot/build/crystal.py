@@ -2,7 +2,9 @@
 
 A block is cut from the bulk crystal with a low-index plane normal to **z**,
 strained laterally onto the Li slab's cell and stacked from whole, neutral,
-stoichiometric layers.
+stoichiometric layers. The crystal is :func:`ase.spacegroup.crystal`'s (space
+group Fm-3m; origin moved onto a Li site), its oriented surface cells are cut
+by :func:`ase.build.cut`.
 
 Crystals (cubic lattice constant a, room-temperature experimental values)
 -------------------------------------------------------------------------
@@ -52,7 +54,7 @@ Strains beyond ``max_strain`` (default 6 %) are refused.
 Examples
 --------
 >>> from constpot.build.crystal import crystalline_block
->>> block = crystalline_block("LiF", [[14.04, 0.0], [0.0, 14.04]], 6.0)
+>>> block = crystalline_block("LiF", [[13.76, 0.0], [0.0, 13.76]], 6.0)
 >>> block.info["lateral_reps"], block.info["n_layers"]
 ((5, 5), 3)
 >>> round(block.info["density_g_cm3"], 2), float(block.get_initial_charges().sum())
@@ -66,7 +68,9 @@ from typing import NamedTuple
 
 import numpy as np
 from ase import Atoms
+from ase.build import cut
 from ase.data import atomic_masses, atomic_numbers
+from ase.spacegroup import crystal
 
 from ..keys import FROZEN, MOL_ID, REGION
 from ..units import mass_density_g_cm3
@@ -111,19 +115,17 @@ _FORMULA: dict[str, dict[str, int]] = {
     "Li2O": {"Li": 2, "O": 1},
 }
 
-_FCC = np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
-
-#: Conventional cubic cell (4 formula units), fractional coordinates. The
-#: origin sits on a Li site so that a layer containing Li lies at z = 0 in
-#: every orientation (for Li₂O(100) a pure Li plane, the one split in two).
-_BASIS: dict[str, list[tuple[str, np.ndarray]]] = {
-    "LiF": [("Li", _FCC), ("F", _FCC + np.array([0.5, 0.0, 0.0]))],
-    "Li2O": [
-        ("Li", _FCC),
-        ("Li", _FCC + np.array([0.5, 0.5, 0.5])),
-        ("O", _FCC + np.array([0.75, 0.75, 0.75])),
-    ],
+#: Conventional cubic cell (4 formula units) for :func:`ase.spacegroup.crystal`:
+#: space group 225 (Fm-3m) and one site per Wyckoff orbit: rock salt LiF (Li
+#: 4a, F 4b), antifluorite Li₂O (O 4a, Li 8c).
+_SITES: dict[str, tuple[list[str], list[tuple[float, float, float]]]] = {
+    "LiF": (["Li", "F"], [(0.0, 0.0, 0.0), (0.5, 0.5, 0.5)]),
+    "Li2O": (["O", "Li"], [(0.0, 0.0, 0.0), (0.25, 0.25, 0.25)]),
 }
+#: Origin shift (fractional, along the cube diagonal) that puts a Li site at
+#: the origin, so that a layer containing Li lies at z = 0 in every
+#: orientation (for Li₂O(100) a pure Li plane, the one split in two).
+_ORIGIN_SHIFT: dict[str, float] = {"LiF": 0.0, "Li2O": 0.75}
 
 #: Rectangular surface cells per orientation: name and rows (x, y, z) in units
 #: of a, in cubic coordinates; z spans one full period along the normal.
@@ -247,33 +249,41 @@ def target_density_g_cm3(component: str, phase: str) -> float:
     return mass_density_g_cm3(4.0 * formula_mass_amu(component), a**3)
 
 
+def _conventional_cell(component: str) -> Atoms:
+    """The conventional cubic cell (4 formula units), a Li site at the origin."""
+    a = LATTICE_CONSTANT_A[component]
+    symbols, basis = _SITES[component]
+    atoms = crystal(
+        symbols, basis=basis, spacegroup=225, cellpar=[a, a, a, 90.0, 90.0, 90.0]
+    )
+    shift = _ORIGIN_SHIFT[component]
+    atoms.set_scaled_positions(np.mod(atoms.get_scaled_positions() + shift, 1.0))
+    return atoms
+
+
 def _unit_cell(component: str, rows: np.ndarray):
     """Atoms of one oriented rectangular cell of the bulk crystal.
 
+    The cell is cut from :func:`_conventional_cell` by :func:`ase.build.cut`
+    (rows: the new cell vectors in units of a).
+
     Returns ``(symbols, frac, cubic)``: (n,) element symbols, (n, 3) fractional
-    coordinates in the oriented cell (x, y, z along the rows) and (n, 3)
-    fractional cubic coordinates (units of a).
+    coordinates in the oriented cell (x, y, z along the rows), in [0, 1), and
+    (n, 3) cubic coordinates (units of a) of the same sites.
     """
-    inv = np.linalg.inv(rows)
-    r = int(np.ceil(np.abs(rows).sum(axis=0).max())) + 1
-    grid = np.arange(-r, r + 1)
-    shifts = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1).reshape(-1, 3)
-    symbols, frac, cubic = [], [], []
-    for el, sites in _BASIS[component]:
-        pts = (shifts[:, None, :] + sites[None, :, :]).reshape(-1, 3)
-        f = pts @ inv
-        keep = np.all((f > -_TOL) & (f < 1.0 - _TOL), axis=1)
-        f = np.where(np.abs(f[keep]) < _TOL, 0.0, f[keep])
-        symbols += [el] * len(f)
-        frac.append(f)
-        cubic.append(pts[keep])
+    oriented = cut(_conventional_cell(component), a=rows[0], b=rows[1], c=rows[2])
+    frac = oriented.get_scaled_positions(wrap=True)
+    # Remove round-off: these sites sit on multiples of 1/8 of the cell, which
+    # 12 decimals hold exactly (and −0.0 becomes 0.0).
+    frac = np.round(np.mod(frac + _TOL, 1.0) - _TOL, 12) + 0.0
+    symbols = np.array(oriented.get_chemical_symbols())
     n_expected = round(abs(np.linalg.det(rows)) * 4) * sum(_FORMULA[component].values())
     if len(symbols) != n_expected:  # pragma: no cover - a bug in the tables
         raise RuntimeError(
             f"{component}: {len(symbols)} atoms in the oriented cell, "
             f"expected {n_expected}"
         )
-    return np.array(symbols), np.concatenate(frac), np.concatenate(cubic)
+    return symbols, frac, frac @ rows
 
 
 def _best_reps(length: float, b: float) -> tuple[int, float]:

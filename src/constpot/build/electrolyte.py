@@ -409,17 +409,19 @@ def _rigid_copies(template: np.ndarray, packed: np.ndarray) -> np.ndarray:
     Returns
     -------
     (m, k, 3) ndarray, Å
-        ``template`` rotated (proper rotations) and translated onto each copy.
+        ``template`` rotated (proper rotations) and translated onto each copy:
+        the Kabsch solution, :meth:`scipy.spatial.transform.Rotation.align_vectors`.
     """
+    from scipy.spatial.transform import Rotation
+
     t = template - template.mean(axis=0)
     centre = packed.mean(axis=1, keepdims=True)
-    p = packed - centre
-    h = np.einsum("ki,mkj->mij", t, p)
-    u, _, vt = np.linalg.svd(h)
-    d = np.sign(np.linalg.det(np.einsum("mij,mjk->mik", u, vt)))
-    fix = np.ones((len(packed), 3))
-    fix[:, 2] = np.where(d == 0, 1.0, d)
-    rot = np.einsum("mji,mj,mkj->mik", vt, fix, u)  # R = V diag(1, 1, d) Uᵀ
+    if len(t) == 1:  # a monatomic ion: translation only
+        return centre + t
+    # align_vectors(a, b) is the proper rotation R minimising Σ|a_k − R b_k|².
+    rot = np.stack(
+        [Rotation.align_vectors(p, t)[0].as_matrix() for p in packed - centre]
+    )
     return np.einsum("mij,kj->mki", rot, t) + centre
 
 

@@ -2,9 +2,10 @@
 
 Geometry
 --------
-bcc Li, lattice constant ``a`` (default :data:`LI_BCC_A_A` = 3.51 Å, the
-room-temperature experimental value), cut along a low-index plane with the
-surface normal along **z** and a rectangular lateral cell:
+bcc Li, lattice constant ``a`` (default :data:`LI_BCC_A_A` = 3.44 Å, the PBE
+value: see below), cut along a low-index plane with the surface normal along
+**z** and a rectangular lateral cell, by :func:`ase.build.bcc100` and
+:func:`ase.build.bcc110` (orthogonal cells):
 
 =========  ==========================  ================  ================
 surface    lateral cell (x, y)         atoms per layer   layer spacing d
@@ -19,13 +20,40 @@ by (a/2, a/2) on (100), by (0, a√2/2) on (110).
 
 Conventions: layer ``k`` lies at z = k·d, so the lowest layer is at z = 0; the
 cell's third vector is (0, 0, layers·d), the slab's own repeat length, which
-makes the slab region exactly as dense as bulk bcc Li (0.533 g/cm³ at 3.51 Å).
-With an even number of layers the fully periodic cell *is* bulk bcc; with an
-odd number the periodic seam is not, which does not matter once the stacker
-(:mod:`.stack`) replaces the third vector. The ``frozen`` array
+makes the slab region exactly as dense as bulk bcc Li at ``a`` (2 atoms per
+a³: 0.566 g/cm³ at 3.44 Å, 0.533 at 3.51 Å). With an even number of layers
+the fully periodic cell *is* bulk bcc; with an odd number the periodic seam is
+not, which does not matter once the stacker (:mod:`.stack`) replaces the third
+vector. Atoms are listed layer by layer from the bottom, in a layer by surface
+cell (x column, then y row) and in a cell as in the table's motif (ASE lists a
+layer x fastest; the builder reorders it). The ``frozen`` array
 (:data:`constpot.keys.FROZEN`) marks the ``frozen_layers`` lowest layers: the
 outer layers held fixed in dynamics (mirror the slab to use it as the counter
-electrode, so its frozen layers face outwards).
+electrode, so its frozen layers face outwards); they also carry an
+:class:`ase.constraints.FixAtoms` constraint, which extended XYZ writes as
+``move_mask``.
+
+The lattice constant and the metallic-Li rule
+---------------------------------------------
+The paper's electrode rule (a Li is metallic with ≥ 8 Li neighbours within
+3.5 Å; :func:`constpot.qeq.metallic_li`) counts bcc's first shell (8 at
+√3a/2) and its second (6 at a). At the experimental a = 3.51 Å the second
+shell sits just outside the cutoff, so a (100) surface Li has 4 neighbours
+and every deeper Li exactly 8: the top layer is never a member and the bulk
+flickers. The rule assumes the metal at its reference method's lattice
+constant: PBE, the paper's functional, gives a₀ = 3.437 Å (measured with
+``benchmarks/li_lattice_constant.py``: GPAW, plane waves 400 eV, 12×12×12
+k-points, Fermi–Dirac 0.1 eV; 16³ k-points 3.437 Å, 600 eV 3.436 Å), hence
+3.44 Å here. Li neighbours within 3.5 Å per layer of a 6-layer slab, bottom to
+top: (100) 9, 13, 14, 14, 13, 9; (110) 10, 14, 14, 14, 14, 10 (3.51 Å:
+4, 8, …, 8, 4 and 6, 8, …, 8, 6). The margin a − 3.5 = −0.06 Å is small
+for the (100) surface layer, which needs 4 of its 5 second-shell neighbours:
+under random displacements of 0.05 Å per Cartesian component it keeps ~77 %
+of its members (the (110) surface, needing 2 of 4: 98 %).
+GFN1-xTB (tblite), the presets' labeller, cannot set a: its bcc energy
+falls monotonically up to a minimum at 4.73 Å, where even the first shell
+(4.10 Å) lies outside the cutoff (and at 3.44 Å it puts the metal under
++8 GPa).
 
 Examples
 --------
@@ -41,6 +69,8 @@ import math
 
 import numpy as np
 from ase import Atoms
+from ase.build import bcc100, bcc110
+from ase.constraints import FixAtoms
 from ase.data import atomic_masses, atomic_numbers
 
 from ..keys import FROZEN, MOL_ID
@@ -55,10 +85,12 @@ __all__ = [
     "li_slab",
 ]
 
-#: Lattice constant of bcc Li at room temperature, Å: 3.51004 ± 0.00041 Å at
-#: 25 °C (X-ray; M. R. Nadler and C. P. Kempter, "Crystallographic data 186.
-#: Lithium", Anal. Chem. 31, 2109 (1959)).
-LI_BCC_A_A: float = 3.51
+#: Lattice constant of bcc Li in PBE, the paper's reference functional, Å:
+#: a₀ = 3.437 Å measured by ``benchmarks/li_lattice_constant.py`` (GPAW; module
+#: docstring), rounded to 3.44. Experiment: 3.51004 ± 0.00041 Å at 25 °C (X-ray;
+#: M. R. Nadler and C. P. Kempter, Anal. Chem. 31, 2109 (1959)), which puts
+#: bcc's second shell at the metallic-Li rule's 3.5 Å cutoff.
+LI_BCC_A_A: float = 3.44
 
 #: Supported surface orientations (Miller indices of the plane normal to z).
 SURFACES: tuple[str, ...] = ("100", "110")
@@ -164,19 +196,6 @@ def lateral_cell(
     return np.array([[nx * bx, 0.0], [0.0, ny * by]])
 
 
-def _layer_motif(surface: str, a_A: float, k: int) -> np.ndarray:
-    """(n, 2) in-plane positions of layer ``k`` in one surface cell, Å."""
-    if surface == "100":
-        base = np.array([[0.0, 0.0]])
-        shift = np.array([0.5 * a_A, 0.5 * a_A])
-    else:
-        by = a_A * math.sqrt(2.0)
-        base = np.array([[0.0, 0.0], [0.5 * a_A, 0.5 * by]])
-        shift = np.array([0.0, 0.5 * by])
-    bx, by = _surface_cell(surface, a_A)
-    return np.mod(base + (k % 2) * shift, [bx, by])
-
-
 def li_slab(
     lateral_reps=(1, 1),
     layers: int = 6,
@@ -206,7 +225,9 @@ def li_slab(
         z = k·d (lowest at z = 0), atoms sorted bottom to top; cell
         ``[[nx·bx, 0, 0], [0, ny·by, 0], [0, 0, layers·d]]``, ``pbc`` True.
         Arrays: :data:`~constpot.keys.FROZEN` ((n,) bool), ``mol_id``
-        ((n,) int, −1), ``initial_charges`` 0. Info: ``component`` ("Li"),
+        ((n,) int, −1), ``initial_charges`` 0; the frozen atoms also held by
+        :class:`ase.constraints.FixAtoms` (none when ``frozen_layers`` is 0).
+        Info: ``component`` ("Li"),
         ``surface``, ``a_A``, ``layer_spacing_A``, ``layers``,
         ``frozen_layers``, ``density_g_cm3`` (mass over cell volume).
 
@@ -228,21 +249,39 @@ def li_slab(
             f"got {layers!r}"
         )
     d = layer_spacing_A(surface, a_A)
+    if surface == "100":
+        atoms = bcc100("Li", (nx, ny, layers), a=a_A, orthogonal=True, periodic=True)
+    else:  # ASE's orthogonal (110) cell is a × a/√2, one atom per layer
+        atoms = bcc110(
+            "Li", (nx, 2 * ny, layers), a=a_A, orthogonal=True, periodic=True
+        )
     bx, by = _surface_cell(surface, a_A)
-    ix, iy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-    tiles = np.stack([ix.ravel() * bx, iy.ravel() * by], axis=1)  # (nx·ny, 2)
-    blocks = []
-    for k in range(layers):
-        xy = (tiles[:, None, :] + _layer_motif(surface, a_A, k)[None]).reshape(-1, 2)
-        blocks.append(np.column_stack([xy, np.full(len(xy), k * d)]))
-    positions = np.concatenate(blocks)
-    cell = np.diag([nx * bx, ny * by, layers * d])
-    atoms = Atoms(
-        symbols=["Li"] * len(positions), positions=positions, cell=cell, pbc=True
-    )
-    layer = np.floor(positions[:, 2] / d + _LAYER_TOL_A / d).astype(int)
+    lengths = np.diag(lateral_cell((nx, ny), surface, a_A))
+    layer = np.floor(atoms.positions[:, 2] / d + _LAYER_TOL_A / d).astype(int)
+    # ASE stacks from the top layer, so with an even layer count the lowest is
+    # the shifted one: move an unshifted site of the lowest layer to the origin
+    # (its first site in x, then y; table above) and wrap into the cell (ASE
+    # also leaves (110) sites on the far face, y = L_y).
+    xy = atoms.positions[:, :2]
+    bottom = xy[layer == 0]
+    first = bottom[bottom[:, 0] < bottom[:, 0].min() + _LAYER_TOL_A]
+    xy -= first[np.argmin(first[:, 1])]
+    xy += lengths * (xy < -_LAYER_TOL_A) - lengths * (xy > lengths - _LAYER_TOL_A)
+    xy[np.abs(xy) < 1e-9] = 0.0
+    # ASE lists a layer x fastest; ours by surface cell (column x, then row y),
+    # then x inside the cell: the order of the layer motif in the table above.
+    x, y = xy.T
+    column = np.floor(x / bx + _LAYER_TOL_A / bx).astype(int)
+    row = np.floor(y / by + _LAYER_TOL_A / by).astype(int)
+    order = np.lexsort((x, row, column, layer))
+    atoms, layer = atoms[order], layer[order]
+    del atoms.arrays["tags"], atoms.info["adsorbate_info"]
+    # The cell from the same products as lateral_cell (ASE's differs by ulps).
+    atoms.set_cell(np.diag([*lengths, layers * d]), scale_atoms=False)
     atoms.arrays[FROZEN] = layer < frozen_layers
     atoms.arrays[MOL_ID] = np.full(len(atoms), -1, dtype=int)
+    if frozen_layers:
+        atoms.set_constraint(FixAtoms(mask=atoms.arrays[FROZEN]))
     mass = len(atoms) * atomic_masses[atomic_numbers["Li"]]
     atoms.info.update(
         component="Li",

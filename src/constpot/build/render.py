@@ -1,10 +1,16 @@
-"""Side-view picture of a built interface (x horizontal, z vertical)."""
+"""Side-view picture of a built interface (x horizontal, z vertical).
+
+The atoms are drawn by :func:`ase.visualize.plot.plot_atoms` seen along +y
+(camera rotation ``-90x``: image plane (x, z), nearer atoms, smaller y, drawn
+over farther ones), as discs of 0.8 × their covalent radius in Jmol colours.
+The axes are in Å of the cell's own x and z; the electrolyte walls and the
+region names are marked at the right edge, a legend of the elements above.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from ase import Atoms
 from ase.data import covalent_radii
 from ase.data.colors import jmol_colors
@@ -14,51 +20,44 @@ from ..keys import REGION
 
 __all__ = ["render_side_view"]
 
+#: Disc radius as a fraction of the covalent radius (space for the bonds).
+_RADIUS_SCALE = 0.8
+#: Margin around the atoms, Å (below and above; the right edge holds labels).
+_MARGIN_A = 3.0
+#: Width of the label column at the right edge, Å.
+_LABEL_COLUMN_A = 7.0
+
 
 def render_side_view(atoms: Atoms, out: str | Path, title: str | None = None) -> None:
     """Draw atoms projected on the x–z plane, coloured by element.
 
-    Atoms are drawn back to front (by y) as discs of their covalent radius, so
-    the picture reads like a ball model seen along y. Region bounds from
-    ``atoms.info`` and the electrolyte walls are marked at the right edge.
-
     Parameters
     ----------
     atoms : ase.Atoms
+        Surface normal z; ``atoms.info`` may hold ``wall_lower_A`` and
+        ``wall_upper_A`` (drawn as dashed lines) and the ``region`` array
+        (names written beside each region).
     out : path
         PNG file, written atomically.
     title : str, optional
+        Default: the number of atoms.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.collections import EllipseCollection
 
-    x, y, z = atoms.positions.T
-    order = np.argsort(-y)
-    numbers = atoms.numbers[order]
+    z = atoms.positions[:, 2]
     lx = float(atoms.cell[0, 0])
-    z_lo, z_hi = z.min() - 3.0, z.max() + 3.0
+    x_lo, x_hi = -1.0, lx + _LABEL_COLUMN_A
+    z_lo, z_hi = z.min() - _MARGIN_A, z.max() + _MARGIN_A
     height = 7.0
-    width = max(3.0, height * (lx + 8.0) / (z_hi - z_lo))
+    width = max(3.0, height * (x_hi - x_lo) / (z_hi - z_lo))
     fig, ax = plt.subplots(figsize=(width, height))
-    diam = 2.0 * covalent_radii[numbers] * 0.8
-    coll = EllipseCollection(
-        diam,
-        diam,
-        np.zeros_like(diam),
-        units="xy",
-        offsets=np.column_stack([x[order], z[order]]),
-        offset_transform=ax.transData,
-        facecolors=jmol_colors[numbers],
-        edgecolors="k",
-        linewidths=0.2,
-    )
-    ax.add_collection(coll)
-    for key, style in (("wall_lower_A", "--"), ("wall_upper_A", "--")):
+    _draw_atoms(atoms, ax, (x_lo, z_lo, x_hi, z_hi))
+    for key in ("wall_lower_A", "wall_upper_A"):
         if key in atoms.info:
-            ax.axhline(atoms.info[key], color="tab:blue", lw=0.8, ls=style)
+            ax.axhline(atoms.info[key], color="tab:blue", lw=0.8, ls="--")
     if REGION in atoms.arrays:
         regions = atoms.arrays[REGION]
         for name in dict.fromkeys(regions):
@@ -66,7 +65,7 @@ def render_side_view(atoms: Atoms, out: str | Path, title: str | None = None) ->
             ax.text(
                 lx + 0.5, 0.5 * (zr.min() + zr.max()), name, va="center", fontsize=8
             )
-    ax.set_xlim(-1.0, lx + 7.0)
+    ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(z_lo, z_hi)
     ax.set_aspect("equal")
     ax.set_xlabel("x (Å)")
@@ -99,3 +98,28 @@ def render_side_view(atoms: Atoms, out: str | Path, title: str | None = None) ->
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=130)
     plt.close(fig)
+
+
+def _draw_atoms(atoms: Atoms, ax, bbox: tuple[float, float, float, float]) -> None:
+    """Discs of the atoms seen along +y, in Å of x and z, on ``ax``.
+
+    ``bbox`` is (x_lo, z_lo, x_hi, z_hi), Å: atoms outside it are not drawn.
+    """
+    from ase.visualize.plot import plot_atoms
+    from matplotlib.transforms import Affine2D
+
+    plot_atoms(
+        atoms,
+        ax,
+        rotation="-90x",
+        radii=_RADIUS_SCALE * covalent_radii[atoms.numbers],
+        colors=jmol_colors[atoms.numbers],
+        show_unit_cell=0,
+        bbox=bbox,
+    )
+    ax.set_axis_on()  # plot_atoms hides the axes; ours are in Å
+    # plot_atoms draws relative to the bbox's lower-left corner: shift back to Å.
+    to_cell = Affine2D().translate(bbox[0], bbox[1]) + ax.transData
+    for patch in ax.patches:
+        patch.set_transform(to_cell)
+        patch.set_linewidth(0.2)

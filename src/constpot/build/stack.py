@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
+from ase.constraints import FixAtoms
 from vesin import NeighborList
 
 from ..keys import FROZEN, MOL_ID, MOLECULE, REGION
@@ -90,7 +91,9 @@ def stack_blocks(
     ase.Atoms
         With arrays ``region``, ``mol_id`` (−1 outside molecules, molecules
         renumbered to be unique), ``molecule`` (names, "-" outside molecules),
-        ``frozen`` and ``initial_charges``; info
+        ``frozen`` and ``initial_charges``; the frozen atoms also held by an
+        :class:`ase.constraints.FixAtoms` constraint (extended XYZ writes it as
+        ``move_mask`` and reads it back); info
         ``<region>_z_min_A`` and ``<region>_z_max_A`` for every region.
 
     Raises
@@ -167,6 +170,8 @@ def stack_blocks(
     placed.arrays[REGION] = region_arr
     placed.arrays[MOL_ID] = np.concatenate(mol_ids)
     placed.arrays[FROZEN] = np.concatenate(frozen)
+    if placed.arrays[FROZEN].any():
+        placed.set_constraint(FixAtoms(mask=placed.arrays[FROZEN]))
     placed.arrays[MOLECULE] = np.concatenate(names).astype("U8")
     z = placed.positions[:, 2]
     for r in dict.fromkeys(regions):

@@ -1,0 +1,162 @@
+"""The built electrodes under the paper's metallic-Li rule (issue 14).
+
+The rule (:func:`constpot.qeq.metallic_li`): a Li is metallic with ≥ 8 Li
+neighbours closer than 3.5 Å. bcc has 8 neighbours at √3a/2 and 6 at a, so
+the rule is robust only if a sits clearly inside the cutoff: the builder
+uses the PBE lattice constant, 3.44 Å (3.437 Å measured with GPAW,
+``benchmarks/li_lattice_constant.py``), not the experimental 3.51 Å that put
+the second shell on the cutoff (surface layer 4 neighbours, bulk exactly 8).
+
+Facts checked: the presets build at that a, with 0.06 Å between the second
+shell and the cutoff and the third shell (√2·a = 4.86 Å) far outside; Li
+neighbours per layer of the demo slab, bottom to top, (100) 9, 13, 14, 14,
+13, 9 and (110) 10, 14, 14, 14, 14, 10; every non-frozen Li of both built
+demo electrodes, surface layers included, is a member; random displacements
+of 0.05 Å rms (σ = 0.05/√3 Å per Cartesian component) keep ≥ 95 % members
+(mean over 10 seeds; measured 98 %) and displacements of σ = 0.1 Å per
+component keep every Li below the surface layer.
+
+The limit, recorded as a strict xfail: the (100) surface layer needs 4 of its
+5 second-shell neighbours, 0.06 Å inside the cutoff, so σ = 0.05 and 0.1 Å
+per component leave 91 % and 80 % of the non-frozen electrode Li of the demo
+members (the surface layers ~77 % and ~38 %); a (110) surface, needing 2 of
+4, keeps ≥ 95 % at both (measured 99 % and 96 %).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from constpot.build import PRESETS, build_interface
+from constpot.build.lithium import LI_BCC_A_A, li_slab
+from constpot.keys import ANODE, COUNTER, FROZEN, NOT_ELECTRODE, REGION
+from constpot.qeq import metallic_li
+
+#: The paper's rule.
+CUTOFF_A = 3.5
+MIN_NEIGHBOURS = 8
+#: The margin issue 14 asks for between bcc's second shell (at a) and the
+#: cutoff, Å: thermal motion of that size must not cross it.
+MARGIN_A = 0.05
+#: Fraction of non-frozen electrode Li that must be members.
+MEMBERS = 0.95
+SEEDS = range(10)
+
+
+def _neighbour_counts(atoms):
+    """Li neighbours closer than the cutoff, per atom (all atoms are Li)."""
+    from vesin import NeighborList
+
+    nl = NeighborList(cutoff=CUTOFF_A, full_list=True)
+    i, d = nl.compute(
+        points=atoms.positions, box=atoms.cell.array, periodic=atoms.pbc,
+        quantities="id",
+    )  # fmt: skip
+    return np.bincount(i[d < CUTOFF_A], minlength=len(atoms))
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The demo preset without SEI (the electrodes are the same with one)."""
+    return build_interface({"sei": {"phase": "none"}}, "no_sei")
+
+
+def _electrode(atoms):
+    regions = atoms.arrays[REGION]
+    return np.isin(regions, ["anode", "counter"]) & ~atoms.arrays[FROZEN]
+
+
+def _member_fraction(atoms, sigma_A, seed):
+    """Members among the non-frozen electrode Li after a Gaussian rattle of
+    the electrode Li, ``sigma_A`` per Cartesian component."""
+    moved = atoms.copy()
+    moved.set_constraint()
+    electrode = np.isin(moved.arrays[REGION], ["anode", "counter"])
+    rng = np.random.default_rng(seed)
+    moved.positions[electrode] += rng.normal(size=(electrode.sum(), 3)) * sigma_A
+    labels = metallic_li(moved, always=moved.arrays[FROZEN])
+    sel = _electrode(moved)
+    return float(np.mean(labels[sel] != NOT_ELECTRODE))
+
+
+def test_presets_build_the_metal_at_the_reference_lattice_constant():
+    for preset in ("demo", "paper"):
+        assert PRESETS[preset]["li"]["a_A"] == LI_BCC_A_A
+    a = LI_BCC_A_A
+    assert a == pytest.approx(3.437, abs=0.005)  # PBE, GPAW (module docstring)
+    # Second shell inside the cutoff by the margin, first and third far away.
+    assert a <= CUTOFF_A - MARGIN_A
+    assert math.sqrt(3.0) / 2.0 * a < CUTOFF_A - 0.5
+    assert math.sqrt(2.0) * a > CUTOFF_A + 1.0
+
+
+@pytest.mark.parametrize(
+    ("surface", "expected"),
+    [("100", [9, 13, 14, 14, 13, 9]), ("110", [10, 14, 14, 14, 14, 10])],
+)
+def test_neighbours_per_layer(surface, expected):
+    slab = li_slab((4, 4), layers=6, surface=surface)
+    slab.pbc = (True, True, False)
+    counts = _neighbour_counts(slab)
+    z = np.round(slab.positions[:, 2], 6)
+    layers = np.unique(z)
+    per_layer = [sorted(set(counts[z == h].tolist())) for h in layers]
+    assert per_layer == [[n] for n in expected]
+    # The experimental a would put the second shell outside: 4/6 and 8.
+    old = li_slab((4, 4), layers=6, surface=surface, a_A=3.51)
+    old.pbc = (True, True, False)
+    assert _neighbour_counts(old).max() == 8
+
+
+def test_every_non_frozen_electrode_li_is_a_member(demo):
+    labels = metallic_li(demo, always=demo.arrays[FROZEN])
+    regions = demo.arrays[REGION]
+    sel = _electrode(demo)
+    assert sel.sum() == 16 * (4 + 2)  # 4 + 2 non-frozen layers of 16
+    assert np.all(labels[sel] != NOT_ELECTRODE)
+    assert np.all(labels[regions == "anode"] == ANODE)
+    assert np.all(labels[regions == "counter"] == COUNTER)
+    # The SEI-free electrolyte holds no metallic Li.
+    assert np.all(labels[regions == "electrolyte"] == NOT_ELECTRODE)
+
+
+def test_membership_survives_small_displacements(demo):
+    # 0.05 Å rms displacement: σ = 0.05/√3 per component.
+    fractions = [_member_fraction(demo, MARGIN_A / math.sqrt(3.0), s) for s in SEEDS]
+    assert np.mean(fractions) >= MEMBERS, fractions
+    # Below the surface layer nothing is lost even at σ = 0.1 Å per component:
+    # those Li have 13-14 neighbours, 5-6 more than the rule needs.
+    sub = demo.copy()
+    z = sub.positions[:, 2]
+    regions = sub.arrays[REGION]
+    top = z[regions == "anode"].max()
+    bottom = z[regions == "counter"].min()
+    surface = ((regions == "anode") & (z > top - 0.1)) | (
+        (regions == "counter") & (z < bottom + 0.1)
+    )
+    sub.arrays[FROZEN] = sub.arrays[FROZEN] | surface  # count only the rest
+    for seed in SEEDS:
+        assert _member_fraction(sub, 0.1, seed) == 1.0, seed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14: the (100) surface layer at the PBE a keeps 4 of its 5 "
+    "second-shell neighbours only 0.06 Å inside 3.5 Å; at σ = 0.1 Å per "
+    "component ~80 % of the non-frozen electrode Li stay members (a (110) "
+    "surface: 96 %)",
+)
+def test_membership_survives_a_0p1_angstrom_rattle(demo):
+    fractions = [_member_fraction(demo, 0.1, s) for s in SEEDS]
+    assert np.mean(fractions) >= MEMBERS, fractions
+
+
+@pytest.mark.parametrize("sigma_A", [0.05, 0.1])
+def test_a_110_surface_survives_rattles(sigma_A):
+    demo_110 = build_interface(
+        {"li": {"surface": "110", "lateral_reps": [4, 3]}, "sei": {"phase": "none"}},
+        "no_sei_110",
+    )
+    fractions = [_member_fraction(demo_110, sigma_A, s) for s in SEEDS]
+    assert np.mean(fractions) >= MEMBERS, fractions
