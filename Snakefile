@@ -39,6 +39,7 @@ include: "workflow/rules/qeq.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/md.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/miniature.smk"
 
 
 rule all:
@@ -64,3 +65,4 @@ rule all:
         expand("{run}/traj.extxyz", run=md_run_dirs()),
         expand("{run}/thermo.csv", run=md_run_dirs()),
         analysis_targets(),
+        miniature_targets(),

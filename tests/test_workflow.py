@@ -159,6 +159,44 @@ def test_config_override_reaches_the_job(tmp_path):
         assert config["md"]["timestep_fs"] == 1.0
 
 
+def test_every_run_of_a_system_starts_from_one_equilibration(tmp_path):
+    """md.equilibrate_ps > 0: one constq equilibration per system (and model set),
+    relaxed there; every potential and replica starts from its last frame."""
+    import shlex
+
+    _copy_workflow(tmp_path)
+    proc = _snakemake(tmp_path, "-n", "-p", "--configfile", ".test/config/config.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    starts, runs = [], []
+    for line in out.splitlines():
+        if " constpot md " not in f" {line.strip()} ":
+            continue
+        words = shlex.split(line.strip())
+        config = json.loads(words[words.index("--config-json") + 1])["md"]
+        structure = words[words.index("--structure") + 1]
+        outdir = words[words.index("--outdir") + 1]
+        (starts if outdir.endswith("/start") else runs).append(
+            (outdir, structure, config)
+        )
+    # paper's models: 2 systems; molecule_charges' own models: 1 system
+    assert sorted(o for o, _, _ in starts) == [
+        "results/md/crystalline/start",
+        "results/md/mosaic_amorphous/start",
+        "results/variants/molecule_charges/md/mosaic_amorphous/start",
+    ]
+    for _, structure, config in starts:
+        assert structure.startswith("results/build/")
+        assert config["relax_steps"] == 10  # the relaxation happens once, here
+        assert config["n_steps"] == 10  # 0.01 ps at 1 fs
+    for outdir, structure, config in runs:
+        system = outdir.split("/")[-2]
+        own = outdir.startswith("results/variants/molecule_charges/")
+        root = "results/variants/molecule_charges/md" if own else "results/md"
+        assert structure == f"{root}/{system}/start/traj.extxyz", outdir
+        assert config["relax_steps"] == 0
+
+
 def test_bad_config_stops_before_any_job(tmp_path):
     _copy_workflow(tmp_path)
     bad = {**SMALL, "md": {"n_step": 5}}
@@ -289,7 +327,7 @@ def test_default_workflow_end_to_end(tmp_path):
         assert (train / "models" / str(seed) / "qeq.json").stat().st_size > 0
     assert "category" in (train / "metrics.csv").read_text().splitlines()[0]
     # MD: every run of the sweep, with charges that respond to the potential.
-    md = {}
+    md, starts = {}, {}
     for system in cfg["md"]["systems"]:
         for run in ("constp_0.0V_r0", "constp_-6.0V_r0", "constq_none_r0"):
             folder = tmp_path / "results" / "md" / system / run
@@ -298,6 +336,9 @@ def test_default_workflow_end_to_end(tmp_path):
             for frame in frames:
                 assert abs(frame.get_charges().sum()) < 1e-5  # 8 decimals in file
             md[system, run] = frames[0].info["anode_charge_e"]
+            starts.setdefault(system, frames[0].positions)
+            # one start per system: every run's first frame is the same state
+            assert abs(frames[0].positions - starts[system]).max() < 1e-6
             run_summary = json.loads((folder / "summary.json").read_text())
             # The job ran the .test config's settings, not the demo's.
             assert run_summary["settings"]["n_steps"] == cfg["md"]["n_steps"] == 20
@@ -324,6 +365,12 @@ def test_default_workflow_end_to_end(tmp_path):
     }
     comparison = (tmp_path / "results" / "variants.md").read_text()
     assert "anion_exclusion" in comparison and "molecule_charges" in comparison
+    # The miniature: the same start at constant potential and charge.
+    mini = json.loads(
+        (tmp_path / "results" / "miniature" / "miniature.json").read_text()
+    )
+    assert json.dumps(mini).count("constp") and json.dumps(mini).count("constq")
+    assert (tmp_path / "results" / "miniature" / "miniature.png").stat().st_size > 0
     # Analysis: every figure, the summary and the claims.
     for name in ("summary.json", "summary.md", "paper_claims.md"):
         assert (tmp_path / "results" / name).stat().st_size > 0

@@ -191,6 +191,50 @@ def _run_build(args) -> int:
     return 0
 
 
+def _add_miniature_build(sub) -> None:
+    p = sub.add_parser(
+        "miniature-build",
+        help="one Li⁺ above a Li(100) anode with a PF6⁻ above it (the miniature)",
+        description="Build the miniature of constpot.build.li_ion_at_anode: a "
+        "3x3x5 bcc(100) Li anode (demo preset lattice constant, 2 frozen "
+        "layers), a Li⁺ above a hollow of its top layer and a PF6⁻ above the "
+        "ion, padded with vacuum along z; by default no counter electrode (run "
+        "constp with counter_potential_V 0). Deterministic: no seed.",
+    )
+    p.add_argument("--out", required=True, help="output extxyz")
+    p.add_argument(
+        "--height-A",
+        type=float,
+        default=3.0,
+        help="ion height above the top layer, Å (default 3.0)",
+    )
+    p.add_argument(
+        "--counter-layers",
+        type=int,
+        default=0,
+        help="layers of a Li counter electrode above the anion (default 0: none)",
+    )
+    p.set_defaults(func=_run_miniature_build)
+
+
+def _run_miniature_build(args) -> int:
+    from ase.io import write
+
+    from .build.miniature import ION_INFO, li_ion_at_anode
+    from .io import atomic_path
+
+    atoms = li_ion_at_anode(height_A=args.height_A, counter_layers=args.counter_layers)
+    with atomic_path(args.out) as tmp:
+        write(tmp, atoms, format="extxyz")
+    print(
+        f"built {len(atoms)} atoms ({atoms.get_chemical_formula()}), a = "
+        f"{atoms.info['a_A']} Å, ion {atoms.info[ION_INFO]} at "
+        f"{args.height_A:g} Å -> {args.out}",
+        flush=True,
+    )
+    return 0
+
+
 def _add_label(sub) -> None:
     p = sub.add_parser(
         "sample",
@@ -487,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_build(sub)
+    _add_miniature_build(sub)
     _add_label(sub)
     _add_qeq(sub)
     _add_plot_qeq(sub)

@@ -15,6 +15,7 @@ __all__ = [
     "ELECTRODE_NAMES",
     "ELECTROLYTE_REGION",
     "FROZEN",
+    "MINIATURE_ION",
     "MOLECULE",
     "MOL_ID",
     "NOT_ELECTRODE",
@@ -46,3 +47,6 @@ NOT_ELECTRODE = 0
 ANODE = 1
 COUNTER = 2
 ELECTRODE_NAMES = {NOT_ELECTRODE: "none", ANODE: "anode", COUNTER: "counter"}
+
+#: atoms.info key, int: index of the Li⁺ of the miniature (constpot.build.miniature).
+MINIATURE_ION = "miniature_ion"

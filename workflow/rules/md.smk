@@ -1,7 +1,9 @@
 # Stage md: constant-potential MD sweeps. One job per run of md_runs()
 # (common.smk): for each system and replica, constp at each anode potential
 # and one constq control. Each job calls `constpot md` with the resolved md:
-# keys a run depends on (params.config). md_variant runs a variant of the
+# keys a run depends on (params.config). With md.equilibrate_ps > 0 every run
+# of a system starts from one constant-charge equilibration (rule
+# equilibrate, results/md/{system}/start/). md_variant runs a variant of the
 # paper's model (config variants:) into results/variants/{variant}/md/.
 # Other helpers in md_common.smk.
 
@@ -11,9 +13,62 @@ import os
 include: "md_common.smk"
 
 
-rule md:
+rule equilibrate:
     input:
         structure="results/build/{system}/interface.extxyz",
+        models=md_model_files(),
+    output:
+        traj="results/md/{system}/start/traj.extxyz",
+        thermo="results/md/{system}/start/thermo.csv",
+        summary="results/md/{system}/start/summary.json",
+    log:
+        "results/md/{system}/start/cli.log",
+    benchmark:
+        "results/md/{system}/start/benchmark.tsv"
+    wildcard_constraints:
+        system=system_regex(),
+    conda:
+        "../../envs/constpot.yaml"
+    threads: md_config().get("threads", 1)
+    resources:
+        gpu=job_gpus("md"),
+        mem_mb=md_mem_mb,
+        runtime=md_runtime,
+    params:
+        config=job_config(seed=config["seed"], md=equilibration_settings()),
+        outdir=lambda wildcards, output: os.path.dirname(output.summary),
+    shell:
+        "OMP_NUM_THREADS={threads} constpot md --config-json {params.config:q}"
+        " --structure {input.structure} --models {input.models}"
+        " --mode constq --potential=none --replica 0 --outdir {params.outdir}"
+        " --threads {threads} --resume auto --progress lines > {log} 2>&1"
+
+
+use rule equilibrate as equilibrate_variant with:
+    input:
+        structure="results/build/{system}/interface.extxyz",
+        models=lambda wildcards: md_model_files(wildcards.variant),
+    output:
+        traj="results/variants/{variant}/md/{system}/start/traj.extxyz",
+        thermo="results/variants/{variant}/md/{system}/start/thermo.csv",
+        summary="results/variants/{variant}/md/{system}/start/summary.json",
+    log:
+        "results/variants/{variant}/md/{system}/start/cli.log",
+    benchmark:
+        "results/variants/{variant}/md/{system}/start/benchmark.tsv"
+    wildcard_constraints:
+        variant=variant_regex(),
+        system=system_regex(),
+    params:
+        config=lambda wildcards: job_config(
+            seed=config["seed"], md=equilibration_settings(wildcards.variant)
+        ),
+        outdir=lambda wildcards, output: os.path.dirname(output.summary),
+
+
+rule md:
+    input:
+        structure=md_structure,
         models=md_model_files(),
     output:
         traj="results/md/{system}/{mode}_{potential}_r{replica}/traj.extxyz",
@@ -48,7 +103,7 @@ rule md:
 
 use rule md as md_variant with:
     input:
-        structure="results/build/{system}/interface.extxyz",
+        structure=md_structure,
         models=lambda wildcards: md_model_files(wildcards.variant),
     output:
         traj="results/variants/{variant}/md/{system}/{mode}_{potential}_r{replica}/traj.extxyz",

@@ -29,9 +29,44 @@ def md_model_files(variant=PAPER):
 
 
 def md_settings(variant=PAPER):
-    """The md: keys a run depends on (not the sweep, threads or GPUs)."""
+    """The md: keys a run depends on (not the sweep, threads or GPUs).
+
+    With a constant-charge equilibration (md.equilibrate_ps > 0) the runs
+    start from its last frame, already relaxed: no FIRE steps of their own.
+    """
     skip = ("systems", "anode_potentials_V", "constq", "replicas", "threads", "gpus")
     cfg = variant_md(variant)
     settings = {k: v for k, v in cfg.items() if k not in skip}
     settings["seed"] = cfg.get("seed", config["seed"])
+    if equilibrates():
+        settings["relax_steps"] = 0
     return settings
+
+
+def equilibrates():
+    """One constant-charge start per system (md.equilibrate_ps > 0)?"""
+    return md_config().get("equilibrate_ps", 0) > 0
+
+
+def equilibration_settings(variant=PAPER):
+    """md: keys of the constant-charge equilibration: relax, then equilibrate_ps."""
+    cfg = variant_md(variant)
+    settings = md_settings(variant)
+    settings["relax_steps"] = cfg["relax_steps"]
+    settings["n_steps"] = max(
+        1, round(1000 * cfg["equilibrate_ps"] / cfg["timestep_fs"])
+    )
+    return settings
+
+
+def start_dir(variant, system):
+    """Folder of a system's equilibration for a variant's models."""
+    return f"{variant_dir(model_set(variant))}/md/{system}/start"
+
+
+def md_structure(wildcards):
+    """Start of a run: the equilibrated state, else the built interface."""
+    variant = wildcards.get("variant", PAPER)
+    if equilibrates():
+        return f"{start_dir(variant, wildcards.system)}/traj.extxyz"
+    return f"results/build/{wildcards.system}/interface.extxyz"

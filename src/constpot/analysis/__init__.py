@@ -25,6 +25,7 @@ from .deposition import Deposition, reference_charges
 from .diffusion import LiDiffusion, group_indices, unwrap_positions, windowed_msd
 from .figures import draw_figures
 from .lateral import colocation, sei_patches
+from .miniature import MiniatureIon, miniature_report
 from .network import NetworkRule
 from .profiles import (
     Profiles,
@@ -52,6 +53,7 @@ __all__ = [
     "Deposition",
     "LiClusters",
     "LiDiffusion",
+    "MiniatureIon",
     "NetworkRule",
     "Profiles",
     "RunLabels",
@@ -69,6 +71,7 @@ __all__ = [
     "group_indices",
     "headline_accuracy",
     "height_map",
+    "miniature_report",
     "plot_charge_profiles",
     "poisson_potential",
     "read_charged_frame",

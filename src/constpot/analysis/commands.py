@@ -94,6 +94,22 @@ def register(sub) -> None:
     p.add_argument("--csv", required=True, help="headline observables (CSV)")
     p.set_defaults(func=_run_compare_variants)
 
+    p = sub.add_parser(
+        "miniature-report",
+        help="one Li⁺ at the anode: ConstP vs ConstQ (charge, membership, height)",
+        description="Follow the ion of the miniature (constpot miniature-build) "
+        "through its constant-potential and constant-charge trajectories: its "
+        "charge, electrode membership, height above the top layer and distance "
+        "to the nearest hollow per frame. Writes the series and headline "
+        "numbers (JSON), a paragraph of them (Markdown) and a figure.",
+    )
+    p.add_argument("--constp", required=True, help="traj.extxyz, constant potential")
+    p.add_argument("--constq", required=True, help="traj.extxyz, constant charge")
+    p.add_argument("--json", required=True, help="series and headline (JSON)")
+    p.add_argument("--md", required=True, help="the measured numbers (Markdown)")
+    p.add_argument("--figure", help="charge, height, membership vs time (PNG)")
+    p.set_defaults(func=_run_miniature_report)
+
 
 def _run_analyse(args) -> int:
     import time
@@ -199,4 +215,23 @@ def _run_compare_variants(args) -> int:
         f"compared {', '.join(args.names)}: {len(rows['claims'])} claim rows, "
         f"{len(rows['headlines'])} observable rows -> {args.md}, {args.csv}"
     )
+    return 0
+
+
+def _run_miniature_report(args) -> int:
+    from .miniature import MODES, miniature_report
+
+    report = miniature_report(
+        args.constp, args.constq, args.json, args.md, figure=args.figure
+    )
+    for key, label in MODES.items():
+        h = report["runs"][key]["headline"]
+        print(
+            f"{label}: q(0) {h['charge_initial_e']:+.3f} e, q(last half) "
+            f"{h['charge_mean_last_half_e']:+.3f} e, member "
+            f"{100 * h['member_fraction']:.0f} %, height "
+            f"{h['height_initial_A']:.2f} -> {h['height_final_A']:.2f} Å"
+        )
+    written = [args.json, args.md] + ([args.figure] if args.figure else [])
+    print(f"wrote {', '.join(written)}")
     return 0
