@@ -65,7 +65,10 @@ PRESETS: dict[str, dict] = {
         "electrolyte": {
             "thickness_A": 16.0,
             "solvents": {"EC": 1.0},
-            "salt_molarity": 1.0,
+            # 4 LiPF6 + 19 EC in the demo cell: the salt-to-solvent ratio of
+            # the paper's released cell (25 LiPF6 + 147 EC, ~2 M), enough ions
+            # that one atom does not decide a claim
+            "salt_molarity": 2.3,
             "density_g_cm3": 1.3,
             "tolerance_A": 2.0,
         },
@@ -101,7 +104,8 @@ PRESETS["paper"] = _merge(
         "li": {"lateral_reps": [9, 5], "layers": 12},
         "counter_electrode": {"layers": 6},
         "sei": {"thickness_A": 12.0, "quality": "paper"},
-        "electrolyte": {"thickness_A": 40.0},
+        # 25 LiPF6 + 146 EC: the paper's released cell has 25 + 147
+        "electrolyte": {"thickness_A": 40.0, "salt_molarity": 1.95},
     },
     "",
 )
