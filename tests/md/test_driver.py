@@ -255,3 +255,48 @@ def test_relaxation_before_step_zero_lowers_the_grand_energy(cell, hybrid, tmp_p
     assert rows[100]["kinetic_energy_eV"][0] == pytest.approx(
         rows[0]["kinetic_energy_eV"][0], rel=1e-12
     )
+
+
+def test_model_deviation_is_recorded_and_flags_the_run(cell, tmp_path):
+    """Two members that differ (LJ σ 2.6 vs 2.7 Å): every thermo row carries the
+    ensemble's deviation, max over atoms of the rms spread of the members'
+    forces (for two members |F_a − F_b| / 2), recomputed here from the
+    members on the step-0 frame; the summary counts the rows above the
+    threshold and flags the run. One model: no deviation, not flagged."""
+    import json
+
+    from constpot.potential import HybridCalculator
+
+    from .conftest import short_range
+
+    settings = MDSettings(
+        mode="constq",
+        n_steps=20,
+        electrodes="static",
+        traj_every=10,
+        checkpoint_every=20,
+        seed=5,
+        deviation_flag_eV_A=1e-3,
+    )
+    members = [short_range(2.6), short_range(2.7)]
+    calc = HybridCalculator(members, method="dense", slab=True)
+    run(cell, calc, settings, tmp_path / "pair", **QUIET)
+    thermo = read_thermo(tmp_path / "pair" / "thermo.csv")
+    deviation = thermo["force_deviation_eV_A"]
+    assert np.all(np.isfinite(deviation)) and np.all(deviation > 0)
+    frame = read(tmp_path / "pair" / "traj.extxyz", index=0)
+    forces = [m.get_forces(frame) for m in (short_range(2.6), short_range(2.7))]
+    expected = (np.linalg.norm(forces[0] - forces[1], axis=1) / 2).max()
+    assert frame.info["force_deviation_eV_A"] == pytest.approx(expected, rel=1e-6)
+    summary = json.loads((tmp_path / "pair" / "summary.json").read_text())
+    dev = summary["model_deviation"]
+    assert dev["max_eV_A"] == pytest.approx(deviation.max())
+    assert dev["frames_above"] == int(np.sum(deviation > 1e-3))
+    assert dev["flagged"] is True
+
+    run(cell, HybridCalculator(short_range(), method="dense", slab=True), settings,
+        tmp_path / "one", **QUIET)  # fmt: skip
+    one = json.loads((tmp_path / "one" / "summary.json").read_text())
+    assert one["model_deviation"]["flagged"] is None
+    assert np.all(np.isnan(read_thermo(tmp_path / "one" / "thermo.csv")[
+        "force_deviation_eV_A"]))  # fmt: skip

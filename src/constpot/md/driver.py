@@ -348,6 +348,8 @@ class ConstantPotentialMD:
             "counter_charge_e": float(counter),
             "cg_iterations": int(r["cg_iterations"]),
             "solved": bool(r["qeq_solved"]),
+            # ensemble only: max over atoms of the members' force spread
+            "force_deviation": float(r.get("force_deviation", np.nan)),
         }
 
     def _timed(self) -> float:

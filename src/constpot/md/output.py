@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 #: Columns of ``thermo.csv`` (units in the names; conserved_eV is
-#: grand_energy_eV + kinetic_energy_eV, the constant of motion in NVE).
+#: grand_energy_eV + kinetic_energy_eV, the constant of motion in NVE;
+#: force_deviation_eV_A is the ensemble's model deviation, NaN for one model).
 THERMO_COLUMNS = (
     "step",
     "time_fs",
@@ -53,6 +54,7 @@ THERMO_COLUMNS = (
     "anode_charge_e",
     "counter_charge_e",
     "cg_iterations",
+    "force_deviation_eV_A",
 )
 
 #: Builder arrays carried into every frame.

@@ -348,6 +348,7 @@ class RunRecord:
             "anode_charge_e": last["anode_charge_e"],
             "counter_charge_e": last["counter_charge_e"],
             "cg_iterations": last["cg_iterations"],
+            "force_deviation_eV_A": last.get("force_deviation", np.nan),
         }
 
     def frame(self, snap: Snapshot, row: dict) -> Atoms:
@@ -364,6 +365,7 @@ class RunRecord:
             "anode_charge_e": float(row["anode_charge_e"]),
             "counter_charge_e": float(row["counter_charge_e"]),
             "cg_iterations": int(row["cg_iterations"]),
+            "force_deviation_eV_A": float(row["force_deviation_eV_A"]),
             "qeq_solved": bool(snap.last.get("solved", True)),
             "mode": s.mode,
             "anode_potential_V": anode_v,

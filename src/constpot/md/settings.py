@@ -54,6 +54,7 @@ RESUMABLE = frozenset(
         "min_distance_A",
         "max_force_eV_A",
         "max_temperature_factor",
+        "deviation_flag_eV_A",
     }
 )
 
@@ -134,6 +135,13 @@ class MDSettings:
         its strain energy from heating the first picoseconds.
     relax_fmax_eV_A : float, eV/Å
         FIRE stops when the largest force is below this.
+    deviation_flag_eV_A : float, eV/Å
+        With an ensemble of models: a frame whose model deviation (max over
+        atoms of the spread of the members' forces) exceeds this is counted,
+        and a run with any such frame is flagged in ``summary.json`` (not
+        stopped): the configurations the models disagree on, where the
+        trajectory is not to be trusted (the upper end of the paper's trust
+        window, 0.1–0.2 eV/Å).
     """
 
     mode: str = "constp"
@@ -161,6 +169,7 @@ class MDSettings:
     max_temperature_factor: float = 5.0
     relax_steps: int = 0
     relax_fmax_eV_A: float = 0.2
+    deviation_flag_eV_A: float = 0.2
 
     def __post_init__(self):
         _validate(self)
@@ -261,6 +270,7 @@ def _validate(s: MDSettings) -> None:
         "max_force_eV_A",
         "max_temperature_factor",
         "relax_fmax_eV_A",
+        "deviation_flag_eV_A",
     ):
         value = getattr(s, name)
         need(

@@ -139,6 +139,7 @@ def summarise(
         "cg_iterations_mean": float(np.mean(solved)) if solved.size else 0.0,
         "cg_iterations_max": int(np.max(cg)) if cg.size else 0,
         "temperature_mean_K": float(np.mean(thermo["temperature_K"])),
+        "model_deviation": _model_deviation(thermo, settings),
         "conserved_drift_eV_per_atom": float(
             (thermo["conserved_eV"][-1] - thermo["conserved_eV"][0]) / len(atoms)
         ),
@@ -150,6 +151,34 @@ def summarise(
         "calculator": calculator,
         "inputs": _inputs(identity),
         "run": metadata,
+    }
+
+
+def _model_deviation(thermo: dict, settings) -> dict:
+    """The ensemble's force deviation over the run, and whether to flag it.
+
+    ``max_eV_A``/``mean_eV_A`` over the thermo rows, ``frames_above`` the rows
+    above ``settings.deviation_flag_eV_A``, ``flagged`` when there is any;
+    all None with one model (no deviation to measure).
+    """
+    values = np.asarray(thermo.get("force_deviation_eV_A", ()), dtype=float)
+    values = values[np.isfinite(values)]
+    threshold = float(settings.deviation_flag_eV_A)
+    if not values.size:
+        return {
+            "threshold_eV_A": threshold,
+            "max_eV_A": None,
+            "mean_eV_A": None,
+            "frames_above": None,
+            "flagged": None,
+        }
+    above = int(np.sum(values > threshold))
+    return {
+        "threshold_eV_A": threshold,
+        "max_eV_A": float(values.max()),
+        "mean_eV_A": float(values.mean()),
+        "frames_above": above,
+        "flagged": above > 0,
     }
 
 
