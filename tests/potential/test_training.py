@@ -74,6 +74,11 @@ def test_settings_presets_and_overrides():
     with pytest.raises(ValueError, match=r"train\.lr must be > 0"):
         resolve_train_settings({"lr": 0})
     assert set(PRESETS["tiny"]) == set(PRESETS["paper"])
+    # Reproducible presets: stop on epochs, no wall-time limit.
+    assert PRESETS["tiny"]["max_minutes"] is None
+    assert PRESETS["paper"]["max_minutes"] is None
+    with pytest.raises(ValueError, match=r"train\.max_minutes must be > 0"):
+        resolve_train_settings({"max_minutes": 0})
 
 
 def test_composition_shifts_recover_per_element_energies(rng):
@@ -111,7 +116,25 @@ def test_nequip_config_has_the_physics_we_ask_for():
     assert model["seed"] == 5 and cfg["data"]["seed"] == 5
     nl = cfg["data"]["transforms"][1]
     assert nl["_target_"].endswith("NeighborListTransform") and nl["r_max"] == 4.0
-    assert cfg["trainer"]["max_time"] == "00:00:04:30"
+    # Epochs end a run; Lightning's own (mid-epoch) time limit is off, the
+    # opt-in limit is the progress callback's, off by default.
+    assert cfg["trainer"]["max_time"] is None
+    assert cfg["trainer"]["deterministic"] is True
+    assert cfg["data"]["train_dataloader"]["num_workers"] == 0
+    (progress,) = [
+        c for c in cfg["trainer"]["callbacks"] if c["_target_"].endswith("Progress")
+    ]
+    assert progress["max_minutes"] is None
+    assert progress["record"] == "training_end.json"
+    limited = nequip_config(
+        resolve_train_settings({"max_minutes": 2}),
+        type_names=["H"],
+        energy_shifts={"H": 0.0},
+        seed=0,
+        train_file="a",
+        val_file="b",
+    )
+    assert limited["trainer"]["callbacks"][-1]["max_minutes"] == 2.0
     with pytest.raises(ValueError, match="energy_shifts: no value for Li"):
         nequip_config(
             s,
@@ -173,9 +196,39 @@ def test_train_package_load_evaluate(tmp_path):
         qpath,
         tmp_path / "metrics.csv",
         tmp_path / "predictions.csv",
+        tmp_path / "summary.json",
         log=lines.append,
     )
     assert set(metrics["split"]) == {"train", "val", "test"}
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["training"]["seed0"] == {
+        "epochs": 2,
+        "max_epochs": 2,
+        "stopped_by": "max_epochs",
+    }
+    assert summary["warnings"] == []
+    # A model that the opt-in time limit stopped is flagged in the summary
+    # (the metrics table keeps its columns).
+    record = tmp_path / "run" / "training_end.json"
+    end = json.loads(record.read_text())
+    record.write_text(json.dumps({**end, "epochs": 1, "stopped_by": "max_minutes"}))
+    evaluate_models(
+        {"seed0": model},
+        tpath,
+        tmp_path / "split.json",
+        qpath,
+        tmp_path / "metrics2.csv",
+        tmp_path / "predictions2.csv",
+        tmp_path / "summary.json",
+        log=lines.append,
+    )
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["training"]["seed0"]["stopped_by"] == "max_minutes"
+    assert "stopped by max_minutes after 1 of 2" in summary["warnings"][0]
+    assert any(ln.startswith("WARNING: model seed0") for ln in lines)
+    assert (tmp_path / "metrics2.csv").read_bytes() == (
+        tmp_path / "metrics.csv"
+    ).read_bytes()
 
 
 def test_public_names_import():
@@ -196,3 +249,119 @@ def test_cover_elements_moves_frames_until_train_has_every_element():
     assert split["test"] == [3, 4]  # input unchanged
     covered = set().union(*(symbols[i] for i in out["train"]))
     assert covered == {"Li", "F", "O", "P"}
+
+
+# ------------------------------------------------ reproducible training runs
+def _state(ckpt):
+    """Every tensor of a checkpoint's state dict (weights, EMA, buffers)."""
+    import torch
+
+    out = {}
+
+    def walk(d, prefix=""):
+        for k, v in d.items():
+            if isinstance(v, dict):
+                walk(v, f"{prefix}{k}.")
+            else:
+                out[prefix + k] = v
+
+    walk(torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def toy_inputs(tmp_path_factory):
+    """Targets and split of 9 synthetic frames (3 train, 3 val, 3 test)."""
+    root = tmp_path_factory.mktemp("toy")
+    targets = qeq_targets(labelled_frames(n_per_category=3), QEqSettings())
+    tpath, _ = write_targets(targets, root / "targets.extxyz", QEqSettings())
+    cats = [f.info["category"] for f in targets]
+    split = stratified_split(cats, {"train": 0.34, "val": 0.33, "test": 0.33}, 0)
+    write_split(root / "split.json", split, cats, seed=0)
+    return tpath, root / "split.json"
+
+
+_TOY = {"num_features": 4, "radial_mlp_width": 8}
+
+
+@pytest.mark.slow
+def test_two_trainings_of_one_seed_are_bit_identical(toy_inputs, tmp_path):
+    """Same config and seed -> the same weights, bit for bit, and the same
+    learning curve; each run prints progress lines and records that it
+    stopped on max_epochs (2 x ~7 s on one core)."""
+    from constpot.potential.training import train_model
+
+    tpath, spath = toy_inputs
+    runs, logs = [], []
+    for name in ("a", "b"):
+        lines = []
+        result = train_model(
+            tpath, spath, {**_TOY, "max_epochs": 2}, 3, tmp_path / name, lines.append
+        )
+        runs.append(result)
+        logs.append(lines)
+    a, b = (_state(r["checkpoint"]) for r in runs)
+    assert a.keys() == b.keys() and len(a) > 50
+    differ = [k for k in a if not torch_equal(a[k], b[k])]
+    assert differ == []  # exact: no tolerance, the point of the test
+    curve_a, curve_b = (tmp_path / n / "logs" / "metrics.csv" for n in "ab")
+    assert curve_a.read_bytes() == curve_b.read_bytes()
+    for result, lines in zip(runs, logs, strict=True):
+        assert (result["epochs"], result["stopped_by"]) == (2, "max_epochs")
+        progress = [ln for ln in lines if ln.startswith("epoch ")]
+        assert [ln.split(":")[0] for ln in progress] == ["epoch 1/2", "epoch 2/2"]
+        assert all("train loss" in ln and "ETA" in ln for ln in progress)
+        assert "n/a" not in progress[-1]  # every number was logged
+        assert not any("WARNING" in ln for ln in lines)
+    # Another seed is another model (the test above is not vacuous).
+    other = train_model(
+        tpath, spath, {**_TOY, "max_epochs": 1}, 4, tmp_path / "c", lambda s: None
+    )
+    c = _state(other["checkpoint"])
+    assert any(not torch_equal(a[k], c[k]) for k in a if k in c)
+
+
+@pytest.mark.slow
+def test_time_limit_is_opt_in_and_recorded(toy_inputs, tmp_path):
+    """max_minutes set so small that it fires after the first epoch: training
+    stops there with a checkpoint, warns, and records stopped_by max_minutes."""
+    from constpot.potential.progress import read_training_end
+    from constpot.potential.training import train_model
+
+    tpath, spath = toy_inputs
+    lines = []
+    result = train_model(
+        tpath,
+        spath,
+        {**_TOY, "max_epochs": 5, "max_minutes": 1e-6},
+        0,
+        tmp_path,
+        lines.append,
+    )
+    assert (result["epochs"], result["stopped_by"]) == (1, "max_minutes")
+    assert (tmp_path / "best.ckpt").is_file()
+    end = read_training_end(tmp_path / "training_end.json")
+    assert end["max_epochs"] == 5 and end["max_minutes"] == 1e-6
+    assert any("WARNING" in ln and "max_minutes" in ln for ln in lines)
+
+
+def test_progress_callback_validates_its_arguments(tmp_path):
+    from constpot.potential.progress import TrainingProgress, read_training_end
+
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        TrainingProgress(every=0)
+    with pytest.raises(ValueError, match="max_minutes must be > 0"):
+        TrainingProgress(max_minutes=-1)
+    with pytest.raises(FileNotFoundError, match="stop record not found"):
+        read_training_end(tmp_path / "none.json")
+    (tmp_path / "bad.json").write_text(json.dumps({"stopped_by": "clock"}))
+    with pytest.raises(ValueError, match="stopped_by must be one of"):
+        read_training_end(tmp_path / "bad.json")
+
+
+def torch_equal(x, y) -> bool:
+    import torch
+
+    if torch.is_tensor(x):
+        return torch.is_tensor(y) and x.dtype == y.dtype and torch.equal(x, y)
+    return x == y

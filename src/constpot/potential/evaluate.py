@@ -29,6 +29,12 @@ Two tables, both tidy CSV:
   (``"ensemble"``, two or more models), per split and category (``"all"``
   for the whole split), for ``target`` ``short`` and ``total`` (energies in
   meV/atom, forces in meV/Å per component) and ``qeq`` (charges, e).
+
+The summary JSON adds how each model's training ended (``training``: epochs,
+``max_epochs``, ``stopped_by`` from the ``training_end.json`` beside the
+model, or null for a model without one) and a ``warnings`` list: a model
+that the opt-in ``max_minutes`` limit stopped early depends on the speed of
+the machine that trained it, so its numbers are not reproducible.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from ase import Atoms
 from ..io import atomic_path
 from .targets import QEQ_CHARGES, QEQ_ENERGY, QEQ_FORCES, REF_CHARGES, REF_ENERGY
 from .targets import REF_FORCES as _REF_FORCES
-from .training import SPLITS
+from .training import SPLITS, TRAINING_END
 
 __all__ = [
     "ENSEMBLE",
@@ -311,7 +317,8 @@ def evaluate_models(
     metrics_csv, predictions_csv : path
         Outputs (written atomically).
     summary_json : path, optional
-        Headline test numbers (overall MAE per model).
+        Headline test numbers (overall MAE per model) and how each model's
+        training ended (see the module docstring).
     device : str
 
     Returns
@@ -349,6 +356,15 @@ def evaluate_models(
     headline = _headline(metrics)
     for line in _headline_lines(headline):
         log(line)
+    training = {name: _training_end(path) for name, path in models.items()}
+    warnings = [
+        f"model {name} stopped by {end['stopped_by']} after {end['epochs']} of "
+        f"{end['max_epochs']} epochs: not reproducible on another machine"
+        for name, end in training.items()
+        if end is not None and end["stopped_by"] != "max_epochs"
+    ]
+    for line in warnings:
+        log(f"WARNING: {line}")
     if summary_json is not None:
         with atomic_path(summary_json) as tmp:
             tmp.write_text(
@@ -359,12 +375,25 @@ def evaluate_models(
                         "n_frames": len(targets),
                         "split_sizes": {k: len(v) for k, v in split.items()},
                         "overall": headline,
+                        "training": training,
+                        "warnings": warnings,
                     },
                     indent=2,
                 )
                 + "\n"
             )
     return metrics
+
+
+def _training_end(model: str | os.PathLike) -> dict | None:
+    """Epochs and stop reason of a model's training (None: no record)."""
+    from .progress import read_training_end
+
+    path = Path(model).parent / TRAINING_END
+    if not path.is_file():
+        return None
+    end = read_training_end(path)
+    return {k: end[k] for k in ("epochs", "max_epochs", "stopped_by")}
 
 
 def _headline(metrics) -> dict:

@@ -15,14 +15,27 @@ checkpoint with ``nequip-package``:
    the training frames, per-element energy scales from the training forces,
    EMA weights, Adam + ReduceLROnPlateau, a CSV learning-curve log.
 3. :func:`run_nequip_train` — ``nequip-train -cn config.yaml`` in the run
-   folder, streaming its output to the log.
+   folder, streaming its output to the log: a progress line every few epochs
+   (:class:`~.progress.TrainingProgress`) and how training ended
+   (``training_end.json``).
 4. :func:`package_model` — ``nequip-package build best.ckpt model.nequip.zip``
    and a copy of the QEq settings (``qeq.json``) beside the model, which
    :class:`~constpot.potential.HybridCalculator` checks.
 
-Size presets (:data:`PRESETS`): ``tiny`` is the demo (CPU, float64, ~1 min
+Size presets (:data:`PRESETS`): ``tiny`` is the demo (CPU, float64, ~3.5 min
 per model on one core); ``paper`` is a production-size NequIP for GPUs. Every
 preset key can be overridden in the config's ``train:`` section.
+
+Reproducibility: training stops on ``max_epochs``; nothing in a run depends
+on the wall clock. The model seed fixes the initial weights, the data seed
+(the same number) the batch order; there are no data-loader workers, and
+Lightning runs with ``deterministic=True`` on the CPU
+(``torch.use_deterministic_algorithms``; ``"warn"`` on a GPU, where an
+operation without a deterministic kernel warns instead of failing). Two
+trainings of one config with the same ``threads`` on the same software and
+CPU type give bit-identical weights. ``max_minutes`` is an opt-in safety:
+when it stops a run, ``train_summary.json`` says ``"stopped_by":
+"max_minutes"`` and the log warns.
 
 Example
 -------
@@ -51,6 +64,7 @@ from ..io import atomic_path
 __all__ = [
     "PRESETS",
     "SPLITS",
+    "TRAINING_END",
     "composition_energy_shifts",
     "cover_elements",
     "nequip_config",
@@ -67,17 +81,21 @@ __all__ = [
 #: Split names, in file order.
 SPLITS = ("train", "val", "test")
 
+#: How training ended (:class:`~.progress.TrainingProgress`), in the run folder.
+TRAINING_END = "training_end.json"
+
 #: Size presets of the NequIP model and its training. ``tiny``: the demo (a
 #: two-layer l=1 network with 16 features, float64 on the CPU; 80 epochs of
-#: ~110 frames in batches of 2 take ~3.5 min on one core, and ``max_minutes``
-#: stops a slower machine at 4.5 min with the best checkpoint so far; energy
-#: weight 10, which puts the per-atom energy MSE (eV²) on a par with the force
-#: MSE (eV²/Å²) in the loss: on the demo set (one model, clusters left out) it
+#: ~110 frames in batches of 2 take ~3.5 min on one core; no time limit, so a
+#: busy machine takes longer but trains the same model; energy weight 10,
+#: which puts the per-atom energy MSE (eV²) on a par with the force MSE
+#: (eV²/Å²) in the loss: on the demo set (one model, clusters left out) it
 #: lowers the held-out energy MAE from 34 to 29 meV/atom and raises the force
 #: MAE from 99 to 127 meV/Å, inside the 150 meV/Å target). ``paper``: a
 #: production NequIP (four layers, l=2, 64 features, float32 on a GPU), the
 #: size of NequIP's "M" foundation preset at a quarter of the width, meant to
-#: reach ~1–2 meV/atom and ~30–50 meV/Å on DFT data of this kind.
+#: reach ~1–2 meV/atom and ~30–50 meV/Å on DFT data of this kind. Neither
+#: sets ``max_minutes`` (an opt-in wall-time limit, recorded when it fires).
 PRESETS: dict[str, dict] = {
     "tiny": {
         "r_max": 4.5,
@@ -90,7 +108,7 @@ PRESETS: dict[str, dict] = {
         "num_bessels": 8,
         "model_dtype": "float64",
         "max_epochs": 80,
-        "max_minutes": 4.5,
+        "max_minutes": None,
         "batch_size": 2,
         "lr": 0.01,
         "energy_weight": 10.0,
@@ -186,6 +204,9 @@ def resolve_train_settings(train: Mapping | None) -> dict:
     for key in ("num_layers", "num_features", "max_epochs", "batch_size"):
         if int(out[key]) < 1:
             raise ValueError(f"train.{key} must be >= 1, got {out[key]}")
+    minutes = out["max_minutes"]
+    if minutes is not None and not float(minutes) > 0:
+        raise ValueError(f"train.max_minutes must be > 0 or null, got {minutes!r}")
     if out["model_dtype"] not in ("float32", "float64"):
         raise ValueError(
             f"train.model_dtype must be float32 or float64, got {out['model_dtype']}"
@@ -401,7 +422,8 @@ def nequip_config(
     dict
         Hydra output goes to the run folder itself (``hydra.run.dir: .``);
         the best checkpoint is ``best.ckpt``, the learning curve
-        ``logs/metrics.csv``.
+        ``logs/metrics.csv``, how training ended ``training_end.json``
+        (:data:`TRAINING_END`).
     """
     s = dict(settings)
     type_names = [str(t) for t in type_names]
@@ -409,15 +431,8 @@ def nequip_config(
     if missing:
         raise ValueError(f"energy_shifts: no value for {', '.join(missing)}")
     monitor = "val0_epoch/weighted_sum"
-    max_time = None
-    if s.get("max_minutes"):
-        # Lightning's "DD:HH:MM:SS"; training stops (keeping the best
-        # checkpoint) when the wall time is spent.
-        secs = round(60.0 * float(s["max_minutes"]))
-        max_time = (
-            f"{secs // 86400:02d}:{secs % 86400 // 3600:02d}:"
-            f"{secs % 3600 // 60:02d}:{secs % 60:02d}"
-        )
+    accelerator = s.get("accelerator", "auto")
+    max_minutes = s.get("max_minutes")
     transforms = [
         {
             "_target_": "nequip.data.transforms.ChemicalSpeciesToAtomTypeMapper",
@@ -489,10 +504,13 @@ def nequip_config(
         "data": data,
         "trainer": {
             "_target_": "lightning.Trainer",
-            "accelerator": s.get("accelerator", "auto"),
+            "accelerator": accelerator,
             "devices": 1,
             "max_epochs": int(s["max_epochs"]),
-            "max_time": max_time,
+            # Reproducible: epochs, not wall time, end a run; the opt-in
+            # limit is TrainingProgress's, between epochs, and recorded.
+            "max_time": None,
+            "deterministic": True if accelerator == "cpu" else "warn",
             "check_val_every_n_epoch": 1,
             "log_every_n_steps": 10,
             "enable_progress_bar": False,
@@ -515,6 +533,11 @@ def nequip_config(
                 {
                     "_target_": "lightning.pytorch.callbacks.LearningRateMonitor",
                     "logging_interval": "epoch",
+                },
+                {
+                    "_target_": "constpot.potential.progress.TrainingProgress",
+                    "max_minutes": None if max_minutes is None else float(max_minutes),
+                    "record": TRAINING_END,
                 },
             ],
         },
@@ -656,7 +679,8 @@ def run_nequip_train(
     Returns
     -------
     Path
-        ``best.ckpt`` in that folder.
+        ``best.ckpt`` in that folder (its ``training_end.json`` says how
+        training ended).
 
     Raises
     ------
@@ -670,8 +694,9 @@ def run_nequip_train(
         raise FileNotFoundError(f"nequip config not found: {config_path}")
     run_dir = config_path.parent
     ckpt = run_dir / "best.ckpt"
-    if ckpt.exists():
-        ckpt.unlink()  # never package a checkpoint of an earlier run
+    for stale in (ckpt, run_dir / TRAINING_END):
+        if stale.exists():
+            stale.unlink()  # never package or report an earlier run
     cmd = [_executable("nequip-train"), "-cn", config_path.name]
     log("$ " + " ".join(cmd))
     _stream(cmd, run_dir, log, "nequip-train")
@@ -738,8 +763,12 @@ def train_model(
     Returns
     -------
     dict
-        ``{"checkpoint", "config", "seconds", "settings"}``.
+        ``{"checkpoint", "config", "seconds", "settings", "epochs",
+        "max_epochs", "stopped_by"}``; ``stopped_by`` is ``"max_epochs"``
+        for a reproducible run, ``"max_minutes"`` when the opt-in time limit
+        ended it (a warning is logged).
     """
+    from .progress import read_training_end
     from .targets import read_targets
 
     settings = resolve_train_settings(train)
@@ -754,10 +783,23 @@ def train_model(
     start = time.perf_counter()
     ckpt = run_nequip_train(config, log)
     seconds = time.perf_counter() - start
-    log(f"trained in {seconds:.1f} s -> {ckpt}")
+    end = read_training_end(Path(run_dir) / TRAINING_END)
+    log(
+        f"trained {end['epochs']}/{end['max_epochs']} epochs in {seconds:.1f} s "
+        f"(stopped by {end['stopped_by']}) -> {ckpt}"
+    )
+    if end["stopped_by"] != "max_epochs":
+        log(
+            f"WARNING: model seed {seed} stopped by {end['stopped_by']} after "
+            f"{end['epochs']} of {end['max_epochs']} epochs; another machine "
+            "would train another model"
+        )
     return {
         "checkpoint": str(ckpt),
         "config": str(config),
         "seconds": seconds,
         "settings": settings,
+        "epochs": int(end["epochs"]),
+        "max_epochs": int(end["max_epochs"]),
+        "stopped_by": end["stopped_by"],
     }
