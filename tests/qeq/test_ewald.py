@@ -85,7 +85,7 @@ def _slab_atoms(rng, n_atoms=10, length=8.0, thickness=6.0, factor=3.0):
 
 
 def _isolated_pair_energy(q, sigma, distance):
-    """Closed form for two Gaussian charges alone in space, eV (DESIGN §4)."""
+    """Closed form for two Gaussian charges alone in space, eV (docs/design.md §4)."""
     gamma = math.sqrt(2.0 * (sigma[0] ** 2 + sigma[1] ** 2))
     pair = K * q[0] * q[1] * erf(distance / gamma) / distance
     self_ = K * sum(

@@ -1,4 +1,4 @@
-"""Physics facts of the constant-potential charge solver (DESIGN §4).
+"""Physics facts of the constant-potential charge solver (docs/design.md §4).
 
 What is checked, and against what:
 
@@ -12,7 +12,7 @@ What is checked, and against what:
   ε₀AΔV/d, exactly linear in ΔV, and is converged in the vacuum padding;
 - the published example cell (Hu et al. 2025, sxu39/DP-QEq) gives sensible
   electrode and Li⁺ charges;
-- warm starts, error messages and the public API of DESIGN §4;
+- warm starts, error messages and the public API of docs/design.md §4;
 - edge cases: a single-element cell at zero charge (q = 0 by symmetry),
   float32 (the true residual within tol, or an error saying what was reached),
   non-finite inputs, fixed point charges without hardness, ASE's slab
@@ -226,7 +226,7 @@ def test_electronegativity_equalisation(slab):
     """At the solution every free atom has the same chemical potential.
 
     With a single total-charge constraint, stationarity of Ω gives
-    μ_i = χ_i + J_i q_i + φ_i − ψ_i = −λ for all i (DESIGN §4's bordered
+    μ_i = χ_i + J_i q_i + φ_i − ψ_i = −λ for all i (docs/design.md §4's bordered
     system), so μ is uniform and equals minus the multiplier. With groups, μ is
     uniform within each group and, separately, among the ungrouped atoms.
     Dense solve: uniform to rounding of the O(10 V) terms, 1e-9 V.
@@ -469,7 +469,7 @@ def example_cell():
     """The released DP-QEq example cell, constant-charge and constant-potential.
 
     One CG solve each (tol 1e-6, a few seconds in all). The cell is used as
-    given (DESIGN §3: a published cell reproduces its published model), so the
+    given (docs/design.md §3: a published cell reproduces its published model), so the
     thin-vacuum warning is expected.
     """
     atoms = ase.io.read(EXAMPLE)
@@ -521,7 +521,7 @@ def test_example_cell_converges_neutral(example_cell, run):
 def test_example_cell_potential_moves_charge(example_cell):
     """ψ = −6 V on the anode, +2 V on the counter: electrons onto the anode.
 
-    Lowering ψ puts negative charge on an electrode (DESIGN §4 sign), so the
+    Lowering ψ puts negative charge on an electrode (docs/design.md §4 sign), so the
     anode total drops and the counter electrode's rises relative to constant
     charge. Measured: anode +85.5 → +27.7 e, counter +98.7 → +121.1 e (Li
     metal with χ = −3 eV is net positive even at −6 V). Margins of 1 e are far
@@ -698,7 +698,7 @@ def test_public_api_names_import():
 
 @pytest.mark.parametrize("method", ["cg", "dense"])
 def test_public_api_contract(method):
-    """DESIGN §4: the documented signature, result fields, shapes and Ω.
+    """docs/design.md §4: the documented signature, result fields, shapes and Ω.
 
     grand_energy is defined as E_QEq − Σψq: equal to rounding of ~100 eV
     energies, 1e-10 relative. energy is E_QEq = Σ(χq + ½Jq²) + ½qᵀφ.

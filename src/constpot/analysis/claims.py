@@ -1,4 +1,4 @@
-"""The paper-claims check: each claim of DESIGN §7 as a number with an interval.
+"""The paper-claims check: each claim of docs/design.md §7 as a number with an interval.
 
 User guide
 ----------
@@ -744,7 +744,7 @@ def evaluate_claims(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> list[ClaimResult]:
-    """Check the paper's six claims (DESIGN §7) against the run numbers.
+    """Check the paper's six claims (docs/design.md §7) against the run numbers.
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 User guide
 ----------
-Each atom's charge is a Gaussian of width σ_i (the QEq convention, DESIGN §4:
+Each atom's charge is a Gaussian of width σ_i (the QEq convention, docs/design.md §4:
 σ is the standard deviation; by default the per-element σ of the paper's QEq
 table in :mod:`constpot.qeq.params`, or one fixed width). Averaged over x and
 y, the charge density of the slab is
@@ -35,7 +35,7 @@ atoms near the boundary are split. Units: φ in V, ρ in e/Å³, ε₀ from
 :mod:`constpot.units`. The drop between the electrodes,
 ``electrode_drop_V`` = φ(counter interior) − φ(anode interior), and the drop
 between the vacuum levels, ``vacuum_drop_V`` = φ(top of the cell) − φ(bottom),
-are compared with the imposed ψ_counter − ψ_anode (DESIGN §4 sign: lowering ψ
+are compared with the imposed ψ_counter − ψ_anode (docs/design.md §4 sign: lowering ψ
 puts electrons on the electrode, lowering its electrostatic potential). The
 vacuum levels are the cleaner measure: two slabs of the same metal differ in
 vacuum level by exactly their difference in electrochemical potential, while

@@ -82,7 +82,7 @@ def stack_blocks(
     vacuum_factor : float
         Cell length along z as a multiple of the stack's thickness (≥ 2; 3
         leaves vacuum of twice the thickness: the 2D-periodic limit of the
-        slab Ewald, DESIGN §3).
+        slab Ewald, docs/design.md §3).
     center_region : str
         Region placed at the middle of the cell along z.
 

@@ -1,4 +1,4 @@
-"""Constant-potential molecular dynamics (DESIGN §4, §6).
+"""Constant-potential molecular dynamics (docs/design.md §4, §6).
 
 Public API::
 

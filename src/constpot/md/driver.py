@@ -4,7 +4,7 @@ The driver integrates Newton's (NVE, velocity Verlet) or Langevin's (NVT,
 ASE's :class:`~ase.md.langevin.Langevin` with an explicitly seeded NumPy
 generator) equations of motion with forces from a
 :class:`~constpot.potential.HybridCalculator`: short-range model + QEq whose
-charges minimise the grand energy (DESIGN §4)
+charges minimise the grand energy (docs/design.md §4)
 
 .. math::
 

@@ -1,4 +1,4 @@
-"""The hybrid potential: NequIP short range + QEq electrostatics (DESIGN §5)."""
+"""The hybrid potential: NequIP short range + QEq electrostatics (docs/design.md §5)."""
 
 from .calculator import HybridCalculator
 from .evaluate import evaluate_models, metrics_table, prediction_table

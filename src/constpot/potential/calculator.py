@@ -1,6 +1,6 @@
 """`HybridCalculator`: machine-learned short range + QEq with electrode potentials.
 
-The energy model of Hu et al. (2025) (DESIGN §4–5):
+The energy model of Hu et al. (2025) (docs/design.md §4–5):
 
 .. math::
 
@@ -40,7 +40,7 @@ paper's ConstQ control.
 Evaluation at given charges: ``fixed_charges`` (e per atom) replaces the
 solve: E, Ω and the forces are those at these charges (forces −∂/∂R at fixed q,
 without the charge response). Atoms whose entry is NaN are solved with the
-others held (DESIGN §4, "fixed" atoms). The MD uses it to reuse charges between
+others held (docs/design.md §4, "fixed" atoms). The MD uses it to reuse charges between
 solves (``qeq_every > 1``).
 
 Sign convention: lowering ψ puts electrons on the electrode; the paper's

@@ -11,7 +11,7 @@ fit adjusts χ_e and J_e per element (σ_e fixed) to minimise the charge error
       + w \\sum_e \\left[(\\chi_e - \\chi_e^0)^2 + (J_e - J_e^0)^2\\right],
 
 where :math:`q^*` solves the constant-charge QEq system of each frame (the
-bordered system of DESIGN §4, total charge of the frame):
+bordered system of docs/design.md §4, total charge of the frame):
 
 .. math::
 

@@ -1,6 +1,6 @@
 """Short-range training targets: reference labels minus constant-charge QEq.
 
-The hybrid potential (DESIGN §5) writes the total energy as a short-range
+The hybrid potential (docs/design.md §5) writes the total energy as a short-range
 machine-learned part plus QEq electrostatics. Its network is trained on the
 residual of each labelled frame,
 

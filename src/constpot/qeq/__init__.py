@@ -1,6 +1,6 @@
 """Charge equilibration (QEq) with Gaussian charges and electrode potentials.
 
-Public API (DESIGN §4)::
+Public API (docs/design.md §4)::
 
     from constpot.qeq import QEqParameters, ChargeSolver
     solver = ChargeSolver(QEqParameters.paper(), slab=True, method="cg")

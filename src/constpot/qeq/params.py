@@ -81,7 +81,7 @@ class QEqParameters:
 
     @classmethod
     def paper(cls) -> QEqParameters:
-        """The table of Hu et al. (2025), DESIGN §4."""
+        """The table of Hu et al. (2025), docs/design.md §4."""
         return cls(PAPER_TABLE)
 
     def __getitem__(self, symbol: str) -> tuple[float, float, float]:

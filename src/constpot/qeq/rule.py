@@ -12,7 +12,7 @@ calculator, the MD driver and any analysis apply the same rule::
 ``exclude`` is not part of the paper's rule: Li with an atom of these elements
 within 2.6 Å counts as ionic, never metallic (crystalline LiF and Li₂O Li would
 otherwise pass the neighbour test). The rule's 3.5 Å cutoff assumes the metal
-at the reference method's lattice constant (DESIGN §7).
+at the reference method's lattice constant (docs/design.md §7).
 """
 
 from __future__ import annotations

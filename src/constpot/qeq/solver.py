@@ -1,6 +1,6 @@
 """Charge equilibration with electrodes at fixed potential.
 
-Charges minimise the grand energy (DESIGN §4)
+Charges minimise the grand energy (docs/design.md §4)
 
 .. math::
 
