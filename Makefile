@@ -7,6 +7,8 @@
 #   make run     run the demo workflow (config/config.yaml) with CORES cores,
 #                then write the HTML report results/report.html
 #   make test    run the test suite
+#   make test-slurm  start a one-node SLURM here (installs slurm-wlm, munge if
+#                missing; root) and run the .test config through the slurm profile
 #   make lint    ruff, snakefmt and snakemake --lint
 #   make bench   print the QEq scaling table (not run in CI)
 #   make clean   remove workflow outputs and snakemake's state
@@ -30,7 +32,7 @@ export OMP_NUM_THREADS
 # `constpot` console script installed in the virtualenv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv lock run test lint bench clean
+.PHONY: venv lock run test test-slurm lint bench clean
 
 venv: $(STAMP)
 
@@ -59,6 +61,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+test-slurm: $(STAMP)
+	bash tests/slurm/run_slurm.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

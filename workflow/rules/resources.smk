@@ -27,6 +27,10 @@ localrules:
     figures,
     summarise,
     paper_figures,
+    qeq_table_variant,
+    targets_variant,
+    summarise_variant,
+    compare_variants,
 
 
 # Jobs run the `constpot` of the virtualenv whose snakemake runs them, also
@@ -63,13 +67,23 @@ TRAIN_FRAME_EPOCH_S = {"tiny": 0.03, "paper": 0.3}
 TRAIN_DEFAULT_MINUTES = 720
 
 
-def job_gpus(section):
+def section_config(section, wildcards=None):
+    """The config section a job reads: md and train with its variant's overrides."""
+    variant = getattr(wildcards, "variant", PAPER)
+    if section == "md":
+        return variant_md(variant)
+    if section == "train":
+        return variant_train(variant)
+    return config.get(section) or {}
+
+
+def section_gpus(section, wildcards=None):
     """GPUs of one job of the config section `section` (qeq, train or md).
 
     1 on `device: cuda`; on `auto`, `gpus` of the section (md.gpus, at most 1:
     a job uses one device); 0 on cpu, so a CPU-only cluster runs every job.
     """
-    cfg = config.get(section) or {}
+    cfg = section_config(section, wildcards)
     device = cfg.get("device", "auto" if section == "md" else "cpu")
     if device == "cuda":
         return 1
@@ -78,13 +92,18 @@ def job_gpus(section):
     return 0
 
 
+def job_gpus(section):
+    """Resource `gpu` of the jobs of `section` (a function of the job's wildcards)."""
+    return lambda wildcards: section_gpus(section, wildcards)
+
+
 def gpu_note():
     """A line naming the jobs that ask for a GPU and the config keys that decide."""
     stages = {"qeq": "qeq", "train": "train_model and evaluate", "md": "md"}
     asks = [
         f"{jobs} ({section}.device: {config[section].get('device')})"
         for section, jobs in stages.items()
-        if config.get(section) and job_gpus(section)
+        if config.get(section) and section_gpus(section)
     ]
     if not asks:
         return ""
@@ -106,14 +125,19 @@ def _scaled(value, attempt):
     return int(math.ceil(value * attempt))
 
 
-def host_mb(section, mb):
+def host_mb(section, mb, wildcards=None):
     """`mb` plus the CUDA context's host memory when a job of `section` has a GPU."""
-    return mb + (CUDA_HOST_MB if job_gpus(section) else 0)
+    return mb + (CUDA_HOST_MB if section_gpus(section, wildcards) else 0)
 
 
 def per_attempt(value):
     """A resource of `value` on the first attempt, times the attempt after."""
     return lambda wildcards, attempt: _scaled(value, attempt)
+
+
+def job_mem_mb(section, mb):
+    """Resource `mem_mb`: `mb` (+ the CUDA host memory on a GPU), times the attempt."""
+    return lambda wildcards, attempt: _scaled(host_mb(section, mb, wildcards), attempt)
 
 
 def system_atoms(system, structure=None):
@@ -162,7 +186,7 @@ def label_mem_mb(wildcards, attempt):
 def qeq_mem_mb(wildcards, input, attempt):
     # 0.6-0.8 GB peak for the 3070-atom example cell (CG, Ewald, CPU).
     n_atoms = structure_atoms(input.structure)
-    return _scaled(host_mb("qeq", 1000 + 0.5 * n_atoms), attempt)
+    return _scaled(host_mb("qeq", 1000 + 0.5 * n_atoms, wildcards), attempt)
 
 
 def qeq_runtime(wildcards, input, attempt):
@@ -176,7 +200,7 @@ def train_runtime(wildcards, attempt):
 
     A `train.max_minutes` limit, when set, bounds it instead.
     """
-    cfg = config.get("train") or {}
+    cfg = section_config("train", wildcards)
     if cfg.get("max_minutes"):
         return _scaled(1.25 * cfg["max_minutes"] + 15, attempt)
     preset = cfg.get("preset", "tiny")
@@ -193,28 +217,28 @@ def train_runtime(wildcards, attempt):
 
 
 def train_mem_mb(wildcards, attempt):
-    return _scaled(host_mb("train", 4000), attempt)
+    return _scaled(host_mb("train", 4000, wildcards), attempt)
 
 
 def md_runtime(wildcards, input, attempt):
     """Wall time of one MD run: (relax_steps + n_steps) steps, 1.5x, + 10 min."""
-    cfg = config.get("md") or {}
+    cfg = section_config("md", wildcards)
     steps = int(cfg.get("n_steps", 0)) + int(cfg.get("relax_steps", 0))
-    a, b = MD_STEP_S["cuda" if job_gpus("md") else "cpu"]
+    a, b = MD_STEP_S["cuda" if section_gpus("md", wildcards) else "cpu"]
     seconds = steps * (a + b * system_atoms(wildcards.system, input.structure))
     return _scaled(10 + math.ceil(1.5 * seconds / 60), attempt)
 
 
 def md_mem_mb(wildcards, input, attempt):
     n_atoms = system_atoms(wildcards.system, input.structure)
-    return _scaled(host_mb("md", 2000 + 1.0 * n_atoms), attempt)
+    return _scaled(host_mb("md", 2000 + 1.0 * n_atoms, wildcards), attempt)
 
 
 def traj_mb(wildcards, input):
     """Size of an MD trajectory, MB: the file, else ~150 bytes per atom and frame."""
     if os.path.exists(input.traj):
         return os.path.getsize(input.traj) / 1e6
-    cfg = config.get("md") or {}
+    cfg = section_config("md", wildcards)
     frames = 1 + int(cfg.get("n_steps", 0)) // int(cfg.get("traj_every", 10))
     return 150e-6 * frames * system_atoms(wildcards.system)
 

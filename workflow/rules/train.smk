@@ -159,7 +159,7 @@ rule evaluate:
         "../../envs/constpot.yaml"
     resources:
         gpu=job_gpus("train"),
-        mem_mb=per_attempt(host_mb("train", 2000)),
+        mem_mb=job_mem_mb("train", 2000),
         runtime=per_attempt(30),
     params:
         names=[f"seed{s}" for s in train_seeds()],
