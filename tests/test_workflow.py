@@ -99,7 +99,7 @@ SMALL = {
             "sei": {"phase": "none"},
             "li": {"lateral_reps": [3, 3], "layers": 4},
             "counter_electrode": {"layers": 3},
-            "electrolyte": {"thickness_A": 9.0},
+            "electrolyte": {"thickness_A": 12.0},
         }
     },
     "label": {"counts": {"li_bulk": 1}, "n_shards": 1, "labeller": {"kind": "xtb"}},
@@ -109,7 +109,11 @@ SMALL = {
 
 
 def _job_configs(dry_run_output, command):
-    """The --config-json of every `constpot COMMAND` job of a `-n -p` run."""
+    """The --config-json of every `constpot COMMAND` job of a `-n -p` run.
+
+    For `md`, the runs of the sweeps only: not the constant-charge
+    equilibrations (`.../start`) or the miniature's two runs.
+    """
     import shlex
 
     found = []
@@ -118,6 +122,10 @@ def _job_configs(dry_run_output, command):
             f" constpot {command} " in line
         ):
             words = shlex.split(line)
+            if "--outdir" in words:
+                outdir = words[words.index("--outdir") + 1]
+                if outdir.endswith("/start") or "miniature" in outdir:
+                    continue
             found.append(json.loads(words[words.index("--config-json") + 1]))
     return found
 
@@ -131,7 +139,7 @@ def test_other_configfile_replaces_the_demo(tmp_path):
     assert proc.returncode == 0, out[-3000:]
     builds = _job_configs(out, "build")
     assert [list(b["systems"]) for b in builds] == [["small"]]
-    assert builds[0]["systems"]["small"]["electrolyte"] == {"thickness_A": 9.0}
+    assert builds[0]["systems"]["small"]["electrolyte"] == {"thickness_A": 12.0}
     assert "no_sei" not in out and "mosaic_amorphous" not in out
     # The job gets the resolved md: section, schema defaults included.
     (md,) = {json.dumps(c, sort_keys=True) for c in _job_configs(out, "md")}
@@ -170,7 +178,7 @@ def test_every_run_of_a_system_starts_from_one_equilibration(tmp_path):
     assert proc.returncode == 0, out[-3000:]
     starts, runs = [], []
     for line in out.splitlines():
-        if " constpot md " not in f" {line.strip()} ":
+        if " constpot md " not in f" {line.strip()} " or "miniature" in line:
             continue
         words = shlex.split(line.strip())
         config = json.loads(words[words.index("--config-json") + 1])["md"]
@@ -342,7 +350,10 @@ def test_default_workflow_end_to_end(tmp_path):
             run_summary = json.loads((folder / "summary.json").read_text())
             # The job ran the .test config's settings, not the demo's.
             assert run_summary["settings"]["n_steps"] == cfg["md"]["n_steps"] == 20
-            assert run_summary["settings"]["relax_steps"] == 10
+            # relaxed once, in the system's constant-charge start
+            assert run_summary["settings"]["relax_steps"] == 0
+            start = tmp_path / "results" / "md" / system / "start" / "summary.json"
+            assert json.loads(start.read_text())["settings"]["relax_steps"] == 10
             # the paper's metallic rule: >= 8 Li within 3.5 A, no exclusion
             assert run_summary["calculator"]["metallic_rule"]["exclude"] == []
         assert md[system, "constp_-6.0V_r0"] < md[system, "constp_0.0V_r0"]
