@@ -31,18 +31,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..io import atomic_path
+from .summary import _TABLE_COLUMNS
 
 __all__ = ["HEADLINES", "compare_variants", "read_summaries"]
 
-#: Summary-table columns compared across models (column → label).
+#: Summary-table columns compared across models (column → the summary's label).
 HEADLINES: dict[str, str] = {
-    "deposited_li": "deposited Li",
-    "deposition_rate_per_nm2_ns": "deposition (Li/nm²/ns)",
-    "reduced_li_change": "reduced Li⁺ since t = 0",
-    "aggregated_change": "aggregated SEI Li since t = 0",
-    "anode_charge_e": "anode charge (e)",
-    "roughness_end_A": "roughness (Å)",
-    "max_rise_A": "largest rise (Å)",
+    column: _TABLE_COLUMNS[column]
+    for column in (
+        "deposited_li",
+        "deposition_rate_per_nm2_ns",
+        "reduced_li_change",
+        "aggregated_change",
+        "anode_charge_e",
+        "roughness_end_A",
+        "max_rise_A",
+    )
 }
 
 
