@@ -5,7 +5,7 @@ metal depends on the supercell: n×n×n cubic bcc Li cells sample n×n×n k-poin
 of the conventional cell. This prints E/atom (eV) for n = 3..6 (54–432 atoms)
 at several electronic temperatures and the spread over n (meV/atom). The
 spread is what a local model cannot learn when metal frames of different cells
-share one dataset; constpot.label.sample therefore gives every metal frame the
+share one dataset; constpot.label.sampling therefore gives every metal frame the
 anode's lateral cell, and the remaining li_bulk/slab difference sets the floor
 of the demo's energy error (see the README, Models).
 

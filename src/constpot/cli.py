@@ -299,6 +299,7 @@ def _run_sample(args) -> int:
         seed=config["seed"],
         rattle_A=cfg["rattle_A"],
         strain=cfg["strain"],
+        labeller=cfg["labeller"],  # a k-point labeller lifts the Γ-only cell rule
     )
     with atomic_path(args.out) as tmp:
         write(tmp, frames, format="extxyz")

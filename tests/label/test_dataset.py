@@ -155,3 +155,30 @@ def test_merge_writes_dataset_summary_and_figure(tmp_path, rng):
         e = a.get_potential_energy() / len(a)
         assert row["e_min_eV_atom"] <= e <= row["e_max_eV_atom"]
     assert (tmp_path / "h.png").stat().st_size > 5_000
+
+
+def test_kpoint_settings_survive_extxyz(tmp_path, rng):
+    """A labeller with a k-point rule records each frame's grid and vacuum
+    axes; they round-trip through the shard's extxyz (an empty value would
+    corrupt its comment line)."""
+    frames = _frames(2, rng)
+    frames[1].center(vacuum=4.0, axis=2)  # a slab: one k-point along z
+    frames[1].pbc = True
+    write(tmp_path / "frames.extxyz", frames)
+    labeller = ASELabeller("ase.calculators.emt.EMT", kpt_spacing_inv_A=0.3)
+    label_shard(
+        tmp_path / "frames.extxyz",
+        labeller,
+        0,
+        1,
+        tmp_path / "out.extxyz",
+        tmp_path / "fail.csv",
+        log=lambda line: None,
+    )
+    bulk_frame, slab = read(tmp_path / "out.extxyz", index=":")
+    assert list(bulk_frame.info["label_kpts"]) == [3, 6, 6]
+    assert bulk_frame.info["label_vacuum_axes"] == "none"
+    assert list(slab.info["label_kpts"]) == [3, 6, 1]
+    assert slab.info["label_vacuum_axes"] == "z"
+    assert not slab.info["label_molecular"]
+    assert slab.info["label_kpt_spacing_inv_A"] == pytest.approx(0.3)

@@ -175,26 +175,6 @@ def test_xtb_rejects_bad_settings():
         XTBLabeller(max_iterations=0)
 
 
-def test_gpaw_forces_are_minus_energy_gradient():
-    pytest.importorskip("gpaw")
-    atoms = bulk("Li", "bcc", a=3.44, cubic=True)
-    atoms.rattle(0.05, seed=2)
-    labeller = GPAWLabeller(ecut_eV=250.0, kpts=(2, 2, 2), smearing_eV=0.1)
-    label = labeller.label(atoms)
-    assert label.settings["charges_model"] == "Hirshfeld"
-    # Hirshfeld charges integrate the density on a grid: sum 0 to ~1e-2 e.
-    assert label.charges.sum() == pytest.approx(0.0, abs=1e-2)
-    h = 1e-3  # Å
-    energies = []
-    for sign in (1, -1):
-        displaced = atoms.copy()
-        displaced.positions[0, 0] += sign * h
-        energies.append(labeller.label(displaced).energy)
-    fd = -(energies[0] - energies[1]) / (2 * h)
-    # GPAW's default SCF criteria give forces to ~1e-3 eV/Å.
-    assert label.forces[0, 0] == pytest.approx(fd, abs=5e-3)
-
-
 def test_gpaw_missing_names_what_to_install():
     try:
         import gpaw  # noqa: F401
@@ -203,8 +183,38 @@ def test_gpaw_missing_names_what_to_install():
     else:
         pytest.skip("gpaw is installed")
     labeller = make_labeller({"kind": "gpaw"})  # constructing needs no gpaw
-    with pytest.raises(ImportError, match="pip install gpaw"):
+    with pytest.raises(ImportError, match=r"pip install constpot\[dft\]"):
         labeller.label(_lif())
+
+
+def test_gpaw_settings_kpoint_rule_and_round_trip():
+    """Constructing a GPAW labeller needs no GPAW; its k-point rule is what
+    the sampler reads, and a fixed grid means no rule."""
+    labeller = make_labeller(
+        {"kind": "gpaw", "kpt_spacing_inv_A": 0.25, "mode": "lcao", "basis": "szp"}
+    )
+    assert isinstance(labeller, GPAWLabeller)
+    assert labeller.kpoint_rule.spacing_inv_A == 0.25
+    assert labeller.method == "PBE+D3(BJ), LCAO szp"
+    assert make_labeller(labeller.todict()).todict() == labeller.todict()
+    assert GPAWLabeller(dispersion=None).method == "PBE, PW 500 eV"
+    fixed = GPAWLabeller(kpts=(2, 2, 1))
+    assert fixed.kpoint_rule is None
+    assert make_labeller(fixed.todict()).kpts == (2, 2, 1)
+    assert XTBLabeller().kpoint_rule is None
+
+
+def test_gpaw_rejects_bad_settings():
+    with pytest.raises(ValueError, match="mode"):
+        GPAWLabeller(mode="fd")
+    with pytest.raises(ValueError, match="dispersion"):
+        GPAWLabeller(dispersion="d4")
+    with pytest.raises(ValueError, match="kpts"):
+        GPAWLabeller(kpts=(2, 2))
+    with pytest.raises(ValueError, match="kpt_spacing_inv_A"):
+        GPAWLabeller(kpt_spacing_inv_A=-0.2)
+    with pytest.raises(ValueError, match="ecut_eV"):
+        GPAWLabeller(ecut_eV=0.0)
 
 
 def _cual():
@@ -225,6 +235,38 @@ def test_ase_labeller_reproduces_emt():
     np.testing.assert_allclose(label.stress, reference.get_stress(), rtol=0, atol=1e-12)
     assert label.charges is None
     assert label.settings["method"] == "ase.calculators.emt.EMT"
+
+
+def test_ase_labeller_with_kpoint_rule_passes_each_frames_grid():
+    """kpt_spacing_inv_A declares a rule: each frame's grid goes to the
+    calculator as ``kpts_parameter`` and into the settings."""
+    seen = []
+
+    class _Recorder(EMT):
+        def __init__(self, **kwargs):
+            seen.append(kwargs)
+            super().__init__(**kwargs)
+
+    labeller = ASELabeller(
+        "ase.calculators.emt.EMT",
+        {"asap_cutoff": False},
+        kpt_spacing_inv_A=0.2,
+        kpts_parameter="kpts",
+    )
+    labeller._calculator_class = _Recorder
+    assert labeller.kpoint_rule.spacing_inv_A == 0.2
+    small, large = _cual(), _cual().repeat((2, 1, 1))
+    label_small = labeller.label(small)
+    label_large = labeller.label(large)
+    assert seen == [
+        {"asap_cutoff": False, "kpts": [9, 9, 9]},
+        {"asap_cutoff": False, "kpts": [5, 9, 9]},
+    ]
+    assert label_small.settings["kpts"] == [9, 9, 9]
+    assert label_large.settings["kpts"] == [5, 9, 9]
+    assert labeller.parameters == {"asap_cutoff": False}  # not modified
+    assert make_labeller(labeller.todict()).todict() == labeller.todict()
+    assert ASELabeller("ase.calculators.emt.EMT").kpoint_rule is None
 
 
 def test_ase_labeller_bad_import_path():

@@ -1,6 +1,6 @@
 """Sharded, resumable labelling and the merged dataset.
 
-Frames to label (from :mod:`constpot.label.sample`) are split into shards by
+Frames to label (from :mod:`constpot.label.sampling`) are split into shards by
 index (frame ``i`` belongs to shard ``i mod n_shards``), so ``snakemake
 --cores N`` labels N shards at once and a cluster runs them as jobs.
 
@@ -71,13 +71,16 @@ def _write_frames(path: Path, frames: Sequence[Atoms]) -> None:
 
 
 def _flat_settings(settings: dict) -> dict:
-    """Scalar ``label_*`` info keys (extxyz keeps scalars and strings)."""
+    """Scalar ``label_*`` info keys (extxyz keeps scalars and strings; an
+    empty value would corrupt its comment line, so empty lists are left out)."""
     out = {}
     for key, value in settings.items():
         if isinstance(value, (bool, int, float, str)):
             out[f"label_{key}"] = value
-        elif isinstance(value, (list, tuple)) and all(
-            isinstance(v, (int, float)) for v in value
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, (int, float)) for v in value)
         ):
             out[f"label_{key}"] = " ".join(str(v) for v in value)
     return out

@@ -90,7 +90,7 @@ REF_CHARGES = "ref_charges"
 #: arrays, (n_atoms,) float, e. Equilibrated QEq charges.
 QEQ_CHARGES = "qeq_charges"
 #: info, int or float, e. Total charge of a labelled frame (written by
-#: :mod:`constpot.label.sample`).
+#: :mod:`constpot.label.sampling`).
 TOTAL_CHARGE = "total_charge"
 
 

@@ -1,4 +1,4 @@
-"""Tests of constpot.label.sample: contract and physics facts of the frames."""
+"""Tests of constpot.label.sampling: contract and physics facts of the frames."""
 
 import warnings
 
@@ -10,7 +10,7 @@ from constpot.build.amorphous import amorphous_block
 from constpot.build.molecules import load_molecule
 from constpot.build.recipe import build_interface
 from constpot.keys import MOL_ID, MOLECULE, REGION
-from constpot.label.sample import CATEGORIES, sample_configurations
+from constpot.label.sampling import CATEGORIES, sample_configurations
 
 FAST = [c for c in CATEGORIES if "amorphous" not in c]
 
@@ -373,7 +373,7 @@ def test_metal_frames_share_the_anode_lateral_cell(interface):
     every frame with metallic Li has the anode's lateral cell, whole, and one
     shape per kind (module docstring)."""
     from constpot.build.lithium import LI_BCC_A_A
-    from constpot.label.sample import (
+    from constpot.label.sampling import (
         CONTACT_LI_LAYERS,
         LI_BULK_CELLS_Z,
         LI_SLAB_LAYERS,
@@ -422,7 +422,7 @@ def test_liquid_frames_have_no_clash_across_the_boundary(interface):
     """Electrolyte frames are periodic packings: atoms of different molecules
     (periodic images included) are ≥ LIQUID_TOLERANCE_A apart, so no molecule
     faces another across the boundary at a bonding distance."""
-    from constpot.label.sample import LIQUID_TOLERANCE_A
+    from constpot.label.sampling import LIQUID_TOLERANCE_A
 
     frames = sample_configurations(
         [interface], {"electrolyte": 6}, seed=1, rattle_A=0.0, strain=0.0
@@ -444,7 +444,7 @@ def test_li_electrolyte_contact(interface):
     atom closer to a Li than the contact heights, neutral with ions in pairs."""
     from constpot.build.lithium import LI_BCC_A_A
     from constpot.build.molecules import MOLECULES
-    from constpot.label.sample import (
+    from constpot.label.sampling import (
         CONTACT_LI_LAYERS,
         METAL_CONTACT_A,
         METAL_CONTACT_H_A,
@@ -499,3 +499,166 @@ def test_li_electrolyte_contact(interface):
         assert names.count("Li") == names.count("PF6")
         # Slab vacuum along z: 10 Å requested.
         assert f.cell[2, 2] - np.ptp(f.positions[:, 2]) >= 10.0 - 1e-9
+
+
+# --------------------------------------------------------------------------
+# labellers with a k-point rule: metal frames of any cell
+
+GPAW = {"kind": "gpaw", "kpt_spacing_inv_A": 0.2}
+
+
+def _layers(z, tol=0.1):
+    """Distinct heights (Å) of a set of atomic planes, lowest first."""
+    z = np.sort(z)
+    return z[np.concatenate([[True], np.diff(z) > tol])]
+
+
+def _check_bcc_window(f, a_xy):
+    """The metal of a frame is a perfect bcc(100) crystal across its lateral
+    boundaries: whole cells, the same atoms in every (100) layer, and every
+    atom with its bulk nearest neighbours (8 inside, 4 at a surface plane)."""
+    metal = f.arrays[REGION] == "anode"
+    lateral = np.diag(f.cell.array)[:2]
+    cells = lateral / a_xy
+    # Whole cells, unstrained: equal up to float rounding.
+    np.testing.assert_allclose(cells, np.round(cells), atol=1e-9)
+    per_layer = round(np.prod(np.round(cells)))  # (100): one atom per a²
+    z = f.positions[metal, 2]
+    planes = _layers(z)
+    for plane in planes:
+        assert np.sum(np.abs(z - plane) < 0.1) == per_layer
+    i = neighbor_list("i", f[metal], 0.5 * np.sqrt(3) * a_xy[0] + 0.05)
+    nn = np.bincount(i, minlength=int(metal.sum()))
+    outer = (np.abs(z - planes[0]) < 0.1) | (np.abs(z - planes[-1]) < 0.1)
+    assert np.all(nn[~outer] == 8) and np.all(nn[outer] == 4)
+    return len(planes), np.round(cells).astype(int)
+
+
+def test_kpoint_labeller_metal_frames_need_no_common_cell(interface):
+    """With a k-point labeller, li_bulk and the Li slabs are fresh cells of
+    2–4 bcc cells per edge, and li_sei_contact a periodic window of whole bcc
+    cells of the anode: the metal stays a perfect crystal across the new
+    boundaries, and no two units meet closer than CUT_PAD_A across them."""
+    from constpot.build.lithium import LI_BCC_A_A
+    from constpot.label.sampling import (
+        CONTACT_LI_LAYERS,
+        CUT_PAD_A,
+        FRESH_LI_CELLS,
+        LI_SLAB_LAYERS,
+        MIN_WINDOW_CELLS,
+    )
+
+    counts = {
+        "li_bulk": 6,
+        "li_surface": 4,
+        "li_sei_contact": 6,
+        "li_adatom": 6,
+        "li_electrolyte_contact": 3,
+    }
+    max_atoms = 70  # below the 4 × 4 anode's contact frames: forces cuts
+    frames = sample_configurations(
+        [interface],
+        counts,
+        max_atoms=max_atoms,
+        seed=4,
+        rattle_A=0.0,
+        strain=0.0,
+        labeller=GPAW,
+    )
+    lateral = np.diag(interface.cell.array)[:2]
+    a_xy = lateral / np.round(lateral / LI_BCC_A_A)
+    shapes, cut = set(), 0
+    for f in frames:
+        cat = f.info["category"]
+        assert len(f) <= max_atoms and f.info["total_charge"] == 0
+        if cat == "li_bulk":
+            cells = np.diag(f.cell.array) / LI_BCC_A_A
+            np.testing.assert_allclose(cells, np.round(cells), atol=1e-9)
+            assert set(np.round(cells).astype(int)) <= set(FRESH_LI_CELLS)
+            assert len(f) == 2 * np.prod(np.round(cells))
+            shapes.add(tuple(np.round(cells).astype(int)))
+            continue
+        if cat == "li_adatom" and f.info["adatom_site"] == "sei":
+            continue
+        metal = f.arrays[REGION] == "anode"
+        if cat == "li_adatom":  # the adatom sits above the slab
+            f = f[np.argsort(f.positions[:, 2])[:-1]]
+        n_layers, cells = _check_bcc_window(f, a_xy)
+        if cat == "li_sei_contact":
+            assert n_layers == CONTACT_LI_LAYERS
+            assert np.all(cells >= MIN_WINDOW_CELLS)
+            assert np.all(cells <= np.round(lateral / a_xy))
+            cut += bool(np.any(cells < np.round(lateral / a_xy)))
+            # No new contact closer than CUT_PAD_A across a cut boundary
+            # (between two SEI units, or the metal and an SEI unit).
+            cut_axes = [k for k in range(2) if cells[k] < round(lateral[k] / a_xy[k])]
+            i, j, shift = neighbor_list("ijS", f, CUT_PAD_A)
+            across_cut = np.any(shift[:, cut_axes] != 0, axis=1)
+            assert not np.any(across_cut & ~(metal[i] & metal[j]))
+        else:
+            assert set(cells) <= set(FRESH_LI_CELLS)
+            expected = CONTACT_LI_LAYERS if cat == "li_electrolyte_contact" else None
+            assert n_layers == (expected or LI_SLAB_LAYERS)
+            shapes.add(tuple(cells))
+    assert cut >= 3  # the contact windows were cut laterally
+    assert len(shapes) >= 4  # fresh cells of several sizes
+
+
+@pytest.fixture(scope="module")
+def paper_interface():
+    """The paper preset's crystalline interface (31.59 × 17.55 Å anode of
+    9 × 5 bcc cells, ≈ 3100 atoms): its metal frames cannot share the
+    anode's lateral cell within 120 atoms."""
+    return build_interface(
+        {
+            "preset": "paper",
+            "seed": 1,
+            "sei": {
+                "phase": "crystalline",
+                "layout": "mosaic",
+                "components": {"LiF": 0.5, "Li2O": 0.5},
+            },
+        },
+        "crystalline",
+    )
+
+
+@pytest.mark.slow
+def test_paper_interface_samples_with_a_kpoint_labeller(paper_interface, blocks):
+    """config/paper.yaml's sampling: every category from a paper-size
+    interface with the gpaw labeller and max_atoms 120; a Γ-only labeller
+    refuses it and names the way out."""
+    with pytest.raises(ValueError, match=r"li_bulk.*max_atoms.*k-point"):
+        sample_configurations([paper_interface], {"li_bulk": 1}, max_atoms=120)
+    counts = {c: 2 for c in CATEGORIES}
+    frames = sample_configurations(
+        [paper_interface],
+        counts,
+        max_atoms=120,
+        seed=0,
+        amorphous_blocks=blocks,
+        labeller=GPAW,
+    )
+    got = [f.info["category"] for f in frames]
+    assert {c: got.count(c) for c in CATEGORIES} == counts
+    for f in frames:
+        assert len(f) <= 120
+        assert f.info["total_charge"] == 0
+        assert len(neighbor_list("i", f, 0.7)) == 0  # the sampler's contract
+    contact = [f for f in frames if f.info["category"] == "li_sei_contact"]
+    assert all(f.info["source"] == "crystalline" for f in contact)
+    assert all(set(f.arrays[REGION]) == {"anode", "sei"} for f in contact)
+
+
+def test_labeller_argument_is_checked(interface):
+    with pytest.raises(TypeError, match="labeller"):
+        sample_configurations([interface], {"li_bulk": 1}, labeller="gpaw")
+    with pytest.raises(ValueError, match="kind"):
+        sample_configurations([interface], {"li_bulk": 1}, labeller={"kind": "dft"})
+    # A Γ-only labeller (xtb) keeps the anode's lateral cell.
+    (f,) = sample_configurations(
+        [interface], {"li_bulk": 1}, labeller={"kind": "xtb"}, strain=0.0
+    )
+    np.testing.assert_allclose(
+        np.diag(f.cell.array)[:2], np.diag(interface.cell.array)[:2], atol=1e-9
+    )
