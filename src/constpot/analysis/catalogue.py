@@ -8,9 +8,10 @@ imports another to learn them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
-__all__ = ["FIGURES", "RUN_TABLES", "sei_phases"]
+__all__ = ["FIGURES", "RUN_TABLES", "load_tables", "sei_phases"]
 
 #: Tables written per run by :func:`constpot.analysis.analyse_run`
 #: (file stem → content).
@@ -72,3 +73,31 @@ def sei_phases(systems: Mapping | None, names: Iterable[str] = ()) -> dict[str, 
         else:
             out[name] = "unknown"
     return out
+
+
+def load_tables(run_dirs: Sequence[str | Path], name: str):
+    """Concatenate ``<run_dir>/<name>.csv`` over runs (missing files skipped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Empty when no run has the table.
+    """
+    import pandas as pd
+
+    frames = []
+    for run_dir in run_dirs:
+        path = Path(run_dir) / f"{name}.csv"
+        if path.is_file() and path.stat().st_size > 0:
+            try:
+                table = pd.read_csv(path)
+            except pd.errors.EmptyDataError:
+                continue
+            if len(table):
+                frames.append(table)
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True)
+    if "potential" in table.columns:
+        table["potential"] = table["potential"].astype(str)
+    return table

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_path
-from .catalogue import FIGURES, sei_phases
+from .catalogue import FIGURES, load_tables, sei_phases
 
 __all__ = [
     "FIGURES",
@@ -897,34 +897,6 @@ def plot_parity(
             f"{title}, {split or 'all'} split, {table['model'].nunique()} model(s)"
         )
         return _save(fig, out)
-
-
-def load_tables(run_dirs: Sequence[str | Path], name: str):
-    """Concatenate ``<run_dir>/<name>.csv`` over runs (missing files skipped).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Empty when no run has the table.
-    """
-    import pandas as pd
-
-    frames = []
-    for run_dir in run_dirs:
-        path = Path(run_dir) / f"{name}.csv"
-        if path.is_file() and path.stat().st_size > 0:
-            try:
-                table = pd.read_csv(path)
-            except pd.errors.EmptyDataError:
-                continue
-            if len(table):
-                frames.append(table)
-    if not frames:
-        return pd.DataFrame()
-    table = pd.concat(frames, ignore_index=True)
-    if "potential" in table.columns:
-        table["potential"] = table["potential"].astype(str)
-    return table
 
 
 def draw_figures(

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_path
-from .catalogue import sei_phases
+from .catalogue import load_tables, sei_phases
 from .claims import CLAIM_CRITERIA, ClaimResult, evaluate_claims, incomplete
 
 __all__ = [
@@ -307,23 +307,8 @@ def _json_safe(obj):
 
 
 def _load_events(run_dirs: Sequence[str | Path]):
-    import pandas as pd
-
-    tables = []
-    for run_dir in run_dirs:
-        path = Path(run_dir) / "events.csv"
-        if path.is_file() and path.stat().st_size > 0:
-            try:
-                table = pd.read_csv(path)
-            except pd.errors.EmptyDataError:
-                continue
-            if len(table):
-                tables.append(table)
-    if not tables:
-        return pd.DataFrame()
-    events = pd.concat(tables, ignore_index=True)
-    events["potential"] = events["potential"].astype(str)
-    return events
+    """The events tables of the runs (:func:`.catalogue.load_tables`)."""
+    return load_tables(run_dirs, "events")
 
 
 def summarise(
