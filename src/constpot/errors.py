@@ -13,6 +13,9 @@ class                       exit  meaning
 :class:`ConvergenceError`   4     an iterative solve missed its tolerance
 :class:`ExternalToolError`  5     a program constpot drives failed (packmol,
                                   nequip-train, a DFT code)
+:class:`Interrupted`        128+n a run ended on signal n (SIGTERM: 143,
+                                  SIGINT: 130) after writing a checkpoint of
+                                  its current step; resume to continue
 ==========================  ====  ==========================================
 
 ``SetupError`` is a ``ValueError`` and ``ConvergenceError`` a ``RuntimeError``,
@@ -29,6 +32,7 @@ __all__ = [
     "ConvergenceError",
     "ExternalToolError",
     "GuardStop",
+    "Interrupted",
     "SetupError",
     "StructureError",
     "exit_code",
@@ -72,6 +76,28 @@ class ExternalToolError(ConstpotError, RuntimeError):
     """A program constpot drives (packmol, nequip-train, a labeller) failed."""
 
 
+class Interrupted(ConstpotError, RuntimeError):
+    """A run ended early on a signal, its current state checkpointed.
+
+    A batch system's wall-time kill (SIGTERM, then SIGKILL after a grace
+    period) or Ctrl-C (SIGINT) ends the step in progress; the run writes a
+    checkpoint of it and stops, so the next session resumes from that step
+    instead of the last periodic checkpoint.
+
+    Attributes
+    ----------
+    signum : int
+        The signal received.
+    step : int
+        The step of the checkpoint written.
+    """
+
+    def __init__(self, message: str, signum: int, step: int):
+        super().__init__(message)
+        self.signum = signum
+        self.step = step
+
+
 #: Exit status of the ``constpot`` command per error kind (first match wins).
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (GuardStop, 3),
@@ -83,6 +109,8 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 
 def exit_code(error: BaseException) -> int:
     """The ``constpot`` exit status of an error (2 for any other input error)."""
+    if isinstance(error, Interrupted):
+        return 128 + int(error.signum)  # the shell's convention for a signal
     for kind, code in EXIT_CODES:
         if isinstance(error, kind):
             return code

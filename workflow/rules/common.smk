@@ -3,6 +3,8 @@
 
 import json
 
+from constpot.runs import md_sweep
+
 QEQ_MODES = ("constq", "constp")
 
 
@@ -115,29 +117,14 @@ def train_dir(variant=PAPER):
 def md_runs(variant=PAPER):
     """The MD sweep of config `md:`: dicts with keys system, mode, potential, replica.
 
-    For each system (md.systems, default every system) and replica
-    0 .. md.replicas - 1: one constp run per md.anode_potentials_V (potential
-    '-6.0V': the float as Python prints it, then V) and, with md.constq
-    (default true), one constq control (potential 'none'). Run folders are
-    results/md/{system}/{mode}_{potential}_r{replica}/ (rule md, md.smk) for
-    the paper's model, results/variants/{variant}/md/... for a variant, whose
-    md: overrides may also narrow its sweep.
+    constpot.runs.md_sweep names the runs (one constp run per
+    md.anode_potentials_V and a constq control per system and replica), so
+    the folders results/md/{system}/{mode}_{potential}_r{replica}/ (rule md,
+    md.smk) are the ones `constpot md` and the analysis parse. A variant's
+    runs go under results/variants/{variant}/md/; its md: overrides may
+    narrow its sweep.
     """
     cfg = variant_md(variant)
     if not cfg:
         return []
-    runs = []
-    for system in cfg.get("systems") or systems():
-        for replica in range(cfg["replicas"]):
-            for psi in cfg["anode_potentials_V"]:
-                label = f"{float(psi) + 0.0}V"
-                runs.append(
-                    dict(system=system, mode="constp", potential=label, replica=replica)
-                )
-            if cfg["constq"]:
-                runs.append(
-                    dict(
-                        system=system, mode="constq", potential="none", replica=replica
-                    )
-                )
-    return runs
+    return [run.todict() for run in md_sweep(cfg, systems())]
