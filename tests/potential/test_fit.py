@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
+from constpot.keys import MOL_ID, MOLECULE
 from constpot.potential import QEqSettings
 from constpot.potential.fit import J_MIN_EV, fit_qeq, write_fit_report
+from constpot.potential.targets import REF_CHARGES
 from constpot.qeq import PAPER_TABLE, QEqParameters
 
 from .synthetic import labelled_frames
@@ -101,3 +103,17 @@ def test_bad_input_is_named(frames):
     no_charges.calc = None
     with pytest.raises(ValueError, match="frame 0: no reference charges"):
         fit_qeq([no_charges], QEqSettings(), [0])
+
+
+def test_frame_constraints_are_the_solvers(frames):
+    """The fit builds the charge solver's constraints: molecules covering every
+    atom fix the total, and a frame whose total_charge contradicts them is
+    refused (naming the frame) instead of being fitted to the molecules' total."""
+    frame = frames[0].copy()
+    frame.arrays[REF_CHARGES] = frames[0].get_charges()
+    frame.arrays[MOLECULE] = np.array(["X"] * len(frame))
+    frame.arrays[MOL_ID] = np.zeros(len(frame), int)
+    frame.info["total_charge"] = 1.0
+    settings = QEqSettings(molecule_charges={"X": 0})
+    with pytest.raises(ValueError, match=r"frame 0: groups cover every free atom"):
+        fit_qeq([frame], settings, [0])

@@ -11,14 +11,20 @@ fit adjusts χ_e and J_e per element (σ_e fixed) to minimise the charge error
       + w \\sum_e \\left[(\\chi_e - \\chi_e^0)^2 + (J_e - J_e^0)^2\\right],
 
 where :math:`q^*` solves the constant-charge QEq system of each frame (the
-bordered system of docs/design.md §4, total charge of the frame):
+bordered system of docs/design.md §4):
 
 .. math::
 
-    \\begin{pmatrix} \\operatorname{diag}(J) + kG & \\mathbf 1 \\\\
-    \\mathbf 1^\\mathsf T & 0 \\end{pmatrix}
+    \\begin{pmatrix} \\operatorname{diag}(J) + kG & C^\\mathsf T \\\\
+    C & 0 \\end{pmatrix}
     \\begin{pmatrix} q \\\\ \\lambda \\end{pmatrix} =
-    \\begin{pmatrix} -\\chi \\\\ Q \\end{pmatrix}.
+    \\begin{pmatrix} -\\chi \\\\ d \\end{pmatrix},
+
+with the charge solver's constraints :math:`Cq = d`
+(:class:`constpot.qeq.ChargeConstraints`): the frame's total charge
+(``info["total_charge"]``, default 0) and one row per molecule held at its
+charge (the settings' ``molecule_charges``), solved by
+:func:`constpot.qeq.kkt_solve`.
 
 The Coulomb matrix kG depends on positions and σ only, so it is built once per
 frame (:meth:`constpot.qeq.GaussianEwald.matrix`); the dense KKT solve is then
@@ -54,8 +60,9 @@ from ase import Atoms
 
 from ..io import atomic_path
 from ..keys import CHARGES
-from ..qeq import GaussianEwald, QEqParameters
+from ..qeq import ChargeConstraints, GaussianEwald, QEqParameters, kkt_solve
 from .settings import QEqSettings
+from .targets import REF_CHARGES
 
 __all__ = ["QEqFit", "charge_rmse", "fit_qeq", "write_fit_report"]
 
@@ -121,46 +128,26 @@ class _Frame:
         )
         self.kg = op.matrix().detach()
         self.types = torch.as_tensor([elements.index(s) for s in symbols])
-        n = len(symbols)
-        # constraint rows C q = d: the total charge, then one row per molecule
-        # held at its charge (the QEq settings' molecule_charges); the total
-        # row is dropped when the molecules cover every atom (it is their sum)
+        # the solver's constraints: the total charge, then one row per molecule
+        # held at its charge (the QEq settings' molecule_charges)
         try:
-            groups = settings.groups(atoms) or []
+            self.constraints = ChargeConstraints.from_atoms(
+                atoms,
+                total_charge=float(atoms.info.get("total_charge", 0.0)),
+                groups=settings.groups(atoms),
+            )
         except ValueError as err:
             raise ValueError(f"frame {index}: {err}") from None
-        rows, rhs = [], []
-        covered = np.zeros(n, bool)
-        for idx, total in groups:
-            row = np.zeros(n)
-            row[idx] = 1.0
-            rows.append(row)
-            rhs.append(total)
-            covered[idx] = True
-        if not covered.all():
-            rows.insert(0, np.ones(n))
-            rhs.insert(0, float(atoms.info.get("total_charge", 0.0)))
-        self.c = torch.as_tensor(np.array(rows), dtype=torch.float64)
-        self.d = torch.as_tensor(rhs, dtype=torch.float64)
         self.q_ref = torch.as_tensor(q_ref, dtype=torch.float64)
         self.symbols = np.asarray(symbols)
 
     def solve(self, chi: torch.Tensor, hardness: torch.Tensor) -> torch.Tensor:
-        n, m = len(self.types), len(self.d)
+        """Charges (n_atoms,) e at per-element χ and J (eV), differentiable."""
         a = self.kg + torch.diag(hardness[self.types])
-        kkt = torch.cat(
-            [
-                torch.cat([a, self.c.T], dim=1),
-                torch.cat([self.c, torch.zeros((m, m), dtype=a.dtype)], dim=1),
-            ]
-        )
-        rhs = torch.cat([-chi[self.types], self.d])
-        return torch.linalg.solve(kkt, rhs)[:n]
+        return kkt_solve(a, chi[self.types], self.constraints)[0]
 
 
 def _reference_charges(atoms: Atoms, index: int) -> np.ndarray:
-    from .targets import REF_CHARGES
-
     for source in (
         atoms.arrays.get(REF_CHARGES),
         atoms.calc.results.get(CHARGES) if atoms.calc is not None else None,

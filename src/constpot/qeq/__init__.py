@@ -8,16 +8,24 @@ Public API (docs/design.md §4)::
     res.charges, res.energy, res.grand_energy, res.forces
 """
 
+from .constraints import ChargeConstraints, kkt_solve
 from .electrode import electrode_potentials, metallic_li
 from .errors import ConvergenceError, QEqSetupError
-from .ewald import EwaldSettings, GaussianEwald, check_slab_cell
-from .geometry import check_vacuum, pad_vacuum, rotate_normal_to_z, slab_thickness
+from .ewald import EwaldSettings, GaussianEwald
+from .geometry import (
+    check_slab_cell,
+    check_vacuum,
+    pad_vacuum,
+    rotate_normal_to_z,
+    slab_thickness,
+)
 from .params import PAPER_TABLE, QEqParameters
 from .rule import MetallicRule
 from .solver import ChargeResult, ChargeSolver
 
 __all__ = [
     "PAPER_TABLE",
+    "ChargeConstraints",
     "ChargeResult",
     "ChargeSolver",
     "ConvergenceError",
@@ -29,6 +37,7 @@ __all__ = [
     "check_slab_cell",
     "check_vacuum",
     "electrode_potentials",
+    "kkt_solve",
     "metallic_li",
     "pad_vacuum",
     "rotate_normal_to_z",

@@ -10,13 +10,62 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 from ase import Atoms
 
 from .errors import QEqSetupError
 
-__all__ = ["check_vacuum", "pad_vacuum", "rotate_normal_to_z", "slab_thickness"]
+__all__ = [
+    "check_slab_cell",
+    "check_vacuum",
+    "pad_vacuum",
+    "rotate_normal_to_z",
+    "slab_thickness",
+]
 
 _AXES = {"x": 0, "y": 1, "z": 2}
+
+
+def check_slab_cell(cell: np.ndarray, positions: np.ndarray) -> None:
+    """Validate a slab cell: normal along z, atoms inside the cell along z.
+
+    Parameters
+    ----------
+    cell : (3, 3) ndarray, Å
+        Rows are the cell vectors; the third must be parallel to z and the first
+        two must lie in the x–y plane (any angle between them).
+    positions : (n_atoms, 3) ndarray, Å
+
+    Raises
+    ------
+    QEqSetupError
+        When the cell is not a slab cell with normal z, or an atom lies outside
+        ``0 <= z < L_z`` (the message names the first such atom).
+    """
+    a, b, c = cell
+    length_c = np.linalg.norm(c)
+    tol = 1e-8 * max(length_c, 1.0)
+    if abs(c[0]) > tol or abs(c[1]) > tol or c[2] <= 0:
+        raise QEqSetupError(
+            f"slab geometry needs the third cell vector along +z, got {c.tolist()}; "
+            "rotate the structure so that the surface normal is z (e.g. "
+            "`constpot qeq --normal y`)"
+        )
+    if abs(a[2]) > tol or abs(b[2]) > tol:
+        raise QEqSetupError(
+            "slab geometry needs the first two cell vectors in the x-y plane, got "
+            f"a={a.tolist()}, b={b.tolist()}"
+        )
+    z = positions[:, 2]
+    outside = np.flatnonzero((z < 0.0) | (z >= c[2]))
+    if outside.size:
+        i = int(outside[0])
+        raise QEqSetupError(
+            f"{outside.size} atom(s) outside the slab cell along z (0 <= z < "
+            f"{c[2]:.4f} Å), first: atom index {i} at z = {z[i]:.4f} Å; wrap or "
+            "pad the cell (constpot.qeq.pad_vacuum) instead of letting atoms cross "
+            "the vacuum"
+        )
 
 
 def rotate_normal_to_z(atoms: Atoms, normal: str) -> Atoms:

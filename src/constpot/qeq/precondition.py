@@ -1,9 +1,9 @@
-"""Preconditioner for the QEq charge Hessian A = diag(J) + kG.
+"""Preconditioners for the QEq charge Hessian A = diag(J) + kG.
 
-Jacobi (diagonal) preconditioning leaves CG at ~50 iterations on an
-electrode–electrolyte cell: the long-wavelength charge modes are stiff (their
-Coulomb eigenvalues grow as 4πkρ/|k|²) and spread over three decades. This
-preconditioner treats exactly what Jacobi cannot:
+:class:`JacobiPreconditioner` is the diagonal of A. It leaves CG at ~50
+iterations on an electrode–electrolyte cell: the long-wavelength charge modes
+are stiff (their Coulomb eigenvalues grow as 4πkρ/|k|²) and spread over three
+decades. :class:`LongRangePreconditioner` treats exactly what Jacobi cannot:
 
 .. math::
 
@@ -36,7 +36,7 @@ import torch
 
 from ..units import COULOMB_EV_A
 
-__all__ = ["LongRangePreconditioner"]
+__all__ = ["JacobiPreconditioner", "LongRangePreconditioner"]
 
 
 class LongRangePreconditioner:
@@ -111,3 +111,28 @@ class LongRangePreconditioner:
         t = torch.cholesky_solve(self.basis @ x, self._chol)
         out = x - self.dinv.unsqueeze(1) * (self.basis.T @ t)
         return out if r.ndim == 2 else out.squeeze(1)
+
+
+class JacobiPreconditioner:
+    """Diagonal of A: M = diag(J_i + kG_ii).
+
+    A non-positive diagonal entry (a free point charge without hardness, which
+    the solver refuses) is replaced by the mean of the positive ones.
+
+    Parameters
+    ----------
+    op : GaussianEwald
+        Operator of the current geometry.
+    free : (n_free,) long tensor
+        Indices of the atoms whose charges are solved.
+    hardness : (n_free,) tensor, eV
+    """
+
+    def __init__(self, op, free, hardness):
+        diag = hardness + COULOMB_EV_A * op._self_diag[free]
+        fallback = diag[diag > 0].mean() if bool((diag > 0).any()) else 1.0
+        self.dinv = 1.0 / torch.where(diag > 0, diag, fallback)
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        """Apply M⁻¹ to (n_free,) or (n_free, m) vectors."""
+        return self.dinv * r if r.ndim == 1 else self.dinv.unsqueeze(1) * r

@@ -21,10 +21,13 @@ Sign convention: ψ is the applied electrode potential in volts. Lowering ψ
 puts electrons (negative charge) on the electrode. The "electronegativity shift"
 φ of Hu et al. (2025) is φ = −ψ: their anode shift +6 eV is ψ = −6 V.
 
-Two solvers give the same answer: ``"dense"`` builds A and solves the bordered
-system by LU (reference, small cells); ``"cg"`` runs a projected,
-preconditioned conjugate gradient (Gould, Hribar & Nocedal, SIAM J. Sci. Comput.
-23, 1376 (2001)) with one Ewald/PME evaluation per iteration and warm starts.
+The constraint rows C, d are built once, by
+:class:`~constpot.qeq.constraints.ChargeConstraints`. Two solvers give the same
+answer: ``"dense"`` builds A and solves the bordered system by LU
+(:func:`~constpot.qeq.constraints.kkt_solve`; reference, small cells); ``"cg"``
+runs a projected, preconditioned conjugate gradient (Gould, Hribar & Nocedal,
+SIAM J. Sci. Comput. 23, 1376 (2001)) with one Ewald/PME evaluation per
+iteration and warm starts.
 
 The residual reported (and compared with ``tol``) is the relative KKT residual
 ‖∇Ω − Cᵀλ‖ / ‖∇Ω − Cᵀλ‖₀ where the reference ₀ is taken at the cold start (the
@@ -51,12 +54,12 @@ import numpy as np
 import torch
 from ase import Atoms
 
-from ..units import COULOMB_EV_A
+from .constraints import ChargeConstraints, kkt_solve
 from .errors import ConvergenceError, QEqSetupError
 from .ewald import GaussianEwald
 from .geometry import check_vacuum
 from .params import QEqParameters
-from .precondition import LongRangePreconditioner
+from .precondition import JacobiPreconditioner, LongRangePreconditioner
 
 __all__ = ["ChargeResult", "ChargeSolver"]
 
@@ -108,77 +111,6 @@ class ChargeResult:
     electrostatic_potential: np.ndarray
     multipliers: np.ndarray = field(default_factory=lambda: np.zeros(0))
     settings: dict = field(default_factory=dict)
-
-
-class _Constraints:
-    """Rows of C over the free atoms: optionally the total, then groups.
-
-    Groups are disjoint, so C is stored as labels; CD⁻¹Cᵀ is a small dense
-    matrix.
-    """
-
-    def __init__(self, has_total: bool, labels: torch.Tensor, n_groups: int):
-        self.has_total = has_total
-        self.labels = labels  # (n_free,) group index or -1
-        self.n_groups = n_groups
-        self.m = int(has_total) + n_groups
-        self._in_group = labels >= 0
-        self._safe = torch.where(self._in_group, labels, 0)
-
-    def apply(self, v: torch.Tensor) -> torch.Tensor:
-        parts = []
-        if self.has_total:
-            parts.append(v.sum().reshape(1))
-        if self.n_groups:
-            g = torch.zeros(self.n_groups, dtype=v.dtype, device=v.device)
-            g.index_add_(0, self._safe[self._in_group], v[self._in_group])
-            parts.append(g)
-        return torch.cat(parts) if parts else v.new_zeros(0)
-
-    def apply_t(self, y: torch.Tensor, n: int, like: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros(n, dtype=like.dtype, device=like.device)
-        k = 0
-        if self.has_total:
-            out = out + y[0]
-            k = 1
-        if self.n_groups:
-            out = out + torch.where(self._in_group, y[k:][self._safe], 0.0)
-        return out
-
-    def columns(self, n: int, like: torch.Tensor) -> torch.Tensor:
-        """Cᵀ as an (n, m) matrix."""
-        eye = torch.eye(self.m, dtype=like.dtype, device=like.device)
-        return torch.stack([self.apply_t(e, n, like) for e in eye], dim=1)
-
-
-class _Projection:
-    """Constraint projection preconditioned by M⁻¹ (Gould, Hribar & Nocedal).
-
-    ``project(r)`` returns z = M⁻¹(r − Cᵀy), the projected gradient
-    g = r − Cᵀy and y = (CM⁻¹Cᵀ)⁻¹CM⁻¹r, so that Cz = 0.
-    """
-
-    def __init__(self, cons: _Constraints, minv, n: int, like: torch.Tensor):
-        self.cons, self.minv, self.n = cons, minv, n
-        if cons.m:
-            self._minv_ct = minv(cons.columns(n, like))  # (n, m)
-            gram = torch.stack([cons.apply(col) for col in self._minv_ct.T], dim=1)
-            self._chol = torch.linalg.cholesky(0.5 * (gram + gram.T))
-
-    def project(self, r: torch.Tensor):
-        if self.cons.m == 0:
-            return self.minv(r), r, r.new_zeros(0)
-        z = self.minv(r)
-        y = torch.cholesky_solve(self.cons.apply(z).unsqueeze(1), self._chol)[:, 0]
-        g = r - self.cons.apply_t(y, self.n, r)
-        return z - self._minv_ct @ y, g, y
-
-    def feasible(self, x: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-        """x + M⁻¹Cᵀy with C(x + M⁻¹Cᵀy) = d."""
-        if self.cons.m == 0:
-            return x
-        y = torch.cholesky_solve((d - self.cons.apply(x)).unsqueeze(1), self._chol)
-        return x + self._minv_ct @ y[:, 0]
 
 
 class ChargeSolver:
@@ -363,10 +295,8 @@ class ChargeSolver:
         if n == 0:
             raise QEqSetupError("atoms is empty")
         _check_pbc(atoms, self.slab)
-        if total_charge is not None and not np.isfinite(total_charge):
-            raise QEqSetupError(
-                f"total_charge must be a finite number of e or None, got {total_charge}"
-            )
+        cons = ChargeConstraints.from_atoms(atoms, fixed, total_charge, groups)
+        fixed_mask = cons.fixed
         dev, dt = self.device, self.dtype
         chi_a, j_a, sig_a = self.params.per_atom(atoms.get_chemical_symbols())
         chi_a = _override(chi_a, chi, "chi", n)
@@ -375,9 +305,6 @@ class ChargeSolver:
         if np.any(j_a < 0) or np.any(sig_a < 0):
             raise QEqSetupError("hardness and sigma overrides must be >= 0")
         psi = np.zeros(n) if potential is None else _per_atom(potential, "potential", n)
-        fixed_mask = (
-            np.zeros(n, bool) if fixed is None else _per_atom(fixed, "fixed", n, bool)
-        )
         # A fixed atom's hardness never enters the solve: only free point
         # charges need J > 0 (their Hessian diagonal is J alone).
         bad = np.flatnonzero(~fixed_mask & (j_a <= 0) & (sig_a <= 0))
@@ -387,16 +314,6 @@ class ChargeSolver:
                 "hardness J > 0, otherwise the charge Hessian is not positive; "
                 "fix its charge (fixed=...) or give it a width or a hardness"
             )
-        initial = atoms.get_initial_charges()
-        q_fixed_all = np.where(fixed_mask, initial, 0.0)
-        if not np.all(np.isfinite(q_fixed_all)):
-            i = int(np.flatnonzero(~np.isfinite(q_fixed_all))[0])
-            raise QEqSetupError(
-                f"fixed atom index {i} has a non-finite initial charge "
-                f"({initial[i]}); fixed charges are read from "
-                "atoms.get_initial_charges()"
-            )
-        labels, targets = _group_labels(atoms, groups, n)
 
         positions = atoms.get_positions()
         if self.slab:
@@ -413,14 +330,11 @@ class ChargeSolver:
             dtype=dt,
         )
 
-        free = np.flatnonzero(~fixed_mask)
+        free = cons.free
         t = lambda x: torch.as_tensor(np.asarray(x), device=dev, dtype=dt)  # noqa: E731
-        q_fix = t(q_fixed_all)
+        q_fix = t(cons.fixed_charges)
         phi_fix = op.potential(q_fix) if fixed_mask.any() else torch.zeros_like(q_fix)
-
-        cons, d = _constraint_rows(
-            free, fixed_mask, q_fixed_all, total_charge, labels, targets, dev, dt
-        )
+        d = cons.d(q_fix)
         free_t = torch.as_tensor(free, device=dev)
         c0 = t(chi_a - psi)[free_t]
         b = c0 + phi_fix[free_t]
@@ -431,12 +345,10 @@ class ChargeSolver:
         q = q_fix.clone()
         phi = None
         if len(free):
-            proj = _Projection(
-                cons, self._preconditioner(op, free_t, j_free), len(free_t), b
-            )
+            proj = cons.projector(self._preconditioner(op, free_t, j_free), b)
             ref, cold = self._reference_norm(op, free_t, j_free, b, d, proj)
             if self.method == "dense":
-                q_free, lam = self._dense(op, free_t, j_free, b, cons, d)
+                q_free, lam = self._dense(op, free_t, j_free, b, cons)
             else:
                 g = None if guess is None else t(_per_atom(guess, "guess", n))[free_t]
                 q_free, lam, iterations = self._cg(
@@ -486,22 +398,10 @@ class ChargeSolver:
         )
 
     # ---------------------------------------------------------------- solvers
-    def _dense(self, op, free_t, j_free, b, cons, d):
-        a_full = op.matrix()
-        a = a_full[free_t][:, free_t]
+    def _dense(self, op, free_t, j_free, b, cons):
+        a = op.matrix()[free_t][:, free_t]
         a.diagonal().add_(j_free)
-        nf, m = len(free_t), cons.m
-        kkt = torch.zeros((nf + m, nf + m), dtype=a.dtype, device=a.device)
-        kkt[:nf, :nf] = a
-        for row in range(m):
-            e = torch.zeros(m, dtype=a.dtype, device=a.device)
-            e[row] = 1.0
-            c_row = cons.apply_t(e, nf, a)
-            kkt[nf + row, :nf] = c_row
-            kkt[:nf, nf + row] = c_row
-        rhs = torch.cat([-b, d])
-        sol = torch.linalg.solve(kkt, rhs)
-        return sol[:nf], sol[nf:]
+        return kkt_solve(a, b, cons)
 
     def _matvec(self, op, free_t, j_free, v):
         full = torch.zeros(op.n_atoms, dtype=v.dtype, device=v.device)
@@ -511,10 +411,7 @@ class ChargeSolver:
     def _preconditioner(self, op, free_t, j_free):
         if self.preconditioner == "longrange":
             return LongRangePreconditioner(op, free_t, j_free)
-        diag = j_free + COULOMB_EV_A * op._self_diag[free_t]
-        fallback = diag[diag > 0].mean() if bool((diag > 0).any()) else 1.0
-        dinv = 1.0 / torch.where(diag > 0, diag, fallback)
-        return lambda r: dinv * r if r.ndim == 1 else dinv.unsqueeze(1) * r
+        return JacobiPreconditioner(op, free_t, j_free)
 
     def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref, cold, it=0):
         """Projected preconditioned CG from ``guess`` (or the cold start).
@@ -533,7 +430,7 @@ class ChargeSolver:
         # part of r after each projection. Without it rᵀz is the difference of
         # large numbers (r → Cᵀy at convergence) and CG stagnates or diverges
         # once the projected residual is ~1e-7 of the multipliers.
-        r = r - cons.apply_t(y, nf, r)
+        r = r - cons.apply_t(y)
         lam = y
         res = float(torch.linalg.norm(g)) / ref
         p = -z
@@ -561,7 +458,7 @@ class ChargeSolver:
             x = x + alpha * p
             r = r + alpha * ap
             z, g, y = proj.project(r)
-            r = r - cons.apply_t(y, nf, r)
+            r = r - cons.apply_t(y)
             lam = lam + y
             rz_new = torch.dot(r, z)
             p = -z + (rz_new / rz) * p
@@ -646,106 +543,14 @@ def _resolve_device(device) -> torch.device:
     return dev
 
 
-def _per_atom(values, name: str, n: int, dtype=float) -> np.ndarray:
-    arr = np.asarray(values, dtype=dtype)
+def _per_atom(values, name: str, n: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
     if arr.shape != (n,):
         raise QEqSetupError(f"{name} must have shape ({n},), got {arr.shape}")
-    if dtype is float and not np.all(np.isfinite(arr)):
+    if not np.all(np.isfinite(arr)):
         raise QEqSetupError(f"{name} has non-finite values")
     return arr
 
 
 def _override(default: np.ndarray, values, name: str, n: int) -> np.ndarray:
     return default if values is None else _per_atom(values, name, n)
-
-
-def _group_labels(atoms: Atoms, groups, n: int):
-    """Normalise ``groups`` to (labels (n,), totals per label)."""
-    if groups is None:
-        return np.full(n, -1), np.zeros(0)
-    if isinstance(groups, np.ndarray) and groups.ndim == 1 and len(groups) == n:
-        raw = groups.astype(int)
-        uniq = np.unique(raw[raw >= 0])
-        labels = np.full(n, -1)
-        formal = atoms.get_initial_charges()
-        if not np.all(np.isfinite(formal[raw >= 0])):
-            raise QEqSetupError(
-                "groups: the initial charges (formal charges giving each group's "
-                "total) have non-finite values"
-            )
-        totals = np.empty(len(uniq))
-        for k, g in enumerate(uniq):
-            labels[raw == g] = k
-            totals[k] = formal[raw == g].sum()
-        return labels, totals
-    labels = np.full(n, -1)
-    totals = []
-    for k, item in enumerate(groups):
-        try:
-            idx, total = item
-        except (TypeError, ValueError):
-            raise QEqSetupError(
-                "groups must be an (n_atoms,) int array of labels or a sequence of "
-                f"(indices, total_charge) pairs; item {k} is {item!r}"
-            ) from None
-        idx = np.asarray(idx, dtype=int)
-        if idx.size == 0 or idx.min() < -n or idx.max() >= n:
-            raise QEqSetupError(f"groups[{k}]: atom indices out of range 0..{n - 1}")
-        if np.any(labels[idx] >= 0):
-            raise QEqSetupError(f"groups[{k}] overlaps an earlier group")
-        if not np.isfinite(total):
-            raise QEqSetupError(f"groups[{k}]: total must be finite, got {total}")
-        labels[idx] = k
-        totals.append(float(total))
-    return labels, np.asarray(totals)
-
-
-def _constraint_rows(free, fixed_mask, q_fixed, total, labels, targets, dev, dt):
-    """Build the constraint rows on the free atoms and their right-hand side."""
-    free_labels = labels[free]
-    keep, rhs = [], []
-    for g, target in enumerate(targets):
-        members = labels == g
-        fixed_sum = float(q_fixed[members & fixed_mask].sum())
-        if not np.any(members & ~fixed_mask):
-            if abs(fixed_sum - target) > 1e-8:
-                raise QEqSetupError(
-                    f"group {g}: all its atoms are fixed with total {fixed_sum:.6f} e "
-                    f"but the group total is {target:.6f} e"
-                )
-            continue
-        keep.append(g)
-        rhs.append(target - fixed_sum)
-    remap = np.full(len(targets) + 1, -1)
-    remap[keep] = np.arange(len(keep))
-    new_labels = np.where(free_labels >= 0, remap[free_labels], -1)
-    covered = len(free) > 0 and bool(np.all(new_labels >= 0))
-    fixed_total = float(q_fixed[fixed_mask].sum())
-    group_total = float(np.sum(targets))
-
-    has_total = total is not None
-    if total is None and not covered:
-        raise QEqSetupError(
-            "total_charge=None leaves the net charge of a periodic cell free; "
-            "periodic cells need a total-charge constraint (use total_charge=0.0) "
-            "or groups that cover every free atom"
-        )
-    if total is not None and len(free) == 0 and abs(fixed_total - total) > 1e-8:
-        raise QEqSetupError(
-            f"all atoms are fixed with total {fixed_total:.6f} e but total_charge is "
-            f"{total:.6f} e"
-        )
-    if has_total and covered:
-        # The total row is the sum of the group rows: check and drop it.
-        implied = group_total + float(q_fixed[fixed_mask & (labels < 0)].sum())
-        if abs(implied - total) > 1e-8:
-            raise QEqSetupError(
-                f"groups cover every free atom and fix the total at {implied:.6f} e, "
-                f"but total_charge is {total:.6f} e"
-            )
-        has_total = False
-    if len(free) == 0:
-        has_total = False
-    d = ([float(total) - fixed_total] if has_total else []) + rhs
-    cons = _Constraints(has_total, torch.as_tensor(new_labels, device=dev), len(keep))
-    return cons, torch.as_tensor(d, dtype=dt, device=dev).reshape(-1)
