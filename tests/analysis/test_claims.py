@@ -310,18 +310,21 @@ def test_claim4_capacitance_and_potential_drop():
     assert _verdicts([_run("amor", "constq", None)])[4].verdict == NOT_TESTABLE
 
 
-def _predictions(rmse_force):
+def _predictions(rmse_force, n_models=1):
+    """40 test frames (1 energy, 30 force rows each) of models with independent
+    Gaussian errors: 2 meV/atom in the energy, ``rmse_force`` eV/Å per force
+    component; one reference for all models."""
     rng = np.random.default_rng(3)
     rows = []
-    for model in (0, 1):
-        for frame in range(40):
-            for quantity, scale in [("energy_per_atom", 0.002), ("force", rmse_force)]:
-                n = 1 if quantity == "energy_per_atom" else 30
-                ref = rng.normal(size=n)
+    for frame in range(40):
+        for quantity, scale in [("energy_per_atom", 0.002), ("force", rmse_force)]:
+            n = 1 if quantity == "energy_per_atom" else 30
+            ref = rng.normal(size=n)
+            for model in range(n_models):
                 rows.append(
                     pd.DataFrame(
                         {
-                            "model": model,
+                            "model": f"seed{model}",
                             "frame": frame,
                             "category": "li_bulk",
                             "split": "test",
@@ -335,17 +338,39 @@ def _predictions(rmse_force):
 
 
 def test_claim5_rmse_interval_against_the_limits():
+    """RMSE in meV/Å against the 0.15 eV/Å limit: 1200 components of error
+    sigma 0.05 eV/Å give 50 meV/Å within the sampling error (2 %, allow 5 %)."""
     runs = [_run("amor", "constq", None)]
     c = _verdicts(runs, predictions=_predictions(0.05))[5]
     assert c.verdict == SUPPORTED, c.reason
     force = c.intervals["force RMSE (test)"]
-    assert force["value"] == pytest.approx(0.05, rel=0.05)
-    assert force["lo"] < force["value"] < force["hi"] < 0.15
+    assert force["unit"] == "meV/A"
+    assert force["value"] == pytest.approx(50.0, rel=0.05)
+    assert force["lo"] < force["value"] < force["hi"] < 150.0
+    assert c.numbers["force"]["model"] == "seed0"
     c = _verdicts(runs, predictions=_predictions(0.3))[5]
     assert c.verdict == NOT_SUPPORTED and c.parts["force"] == NOT_SUPPORTED
     c = _verdicts(runs, predictions=_predictions(0.15))[5]
     assert c.parts["force"] == NOT_TESTABLE  # the interval holds the limit
     assert _verdicts(runs)[5].verdict == NOT_TESTABLE
+
+
+def test_claim5_tests_the_ensemble_mean_prediction():
+    """The mean of two models with independent errors sigma has RMSE sigma/sqrt 2
+    (0.212 eV/Å per model: 150 meV/Å for the ensemble, 2 % sampling error)."""
+    runs = [_run("amor", "constq", None)]
+    c = _verdicts(runs, predictions=_predictions(0.15 * np.sqrt(2), n_models=2))[5]
+    force = c.numbers["force"]
+    assert force["model"] == "ensemble" and force["n_models"] == 2
+    assert force["rmse"] == pytest.approx(150.0, rel=0.05)
+    assert c.intervals["force RMSE (test)"]["value"] == force["rmse"]
+
+
+def test_claim5_refuses_models_with_different_references():
+    table = _predictions(0.05, n_models=2)
+    table.loc[table["model"] == "seed1", "reference"] += 1.0
+    with pytest.raises(ValueError, match="references differ"):
+        _verdicts([_run("amor", "constq", None)], predictions=table)
 
 
 def test_claim6_needs_diffusive_constant_charge_runs():

@@ -336,3 +336,42 @@ def test_metallic_membership_is_the_rule_and_timings_are_results():
     np.testing.assert_array_equal(calc.membership(atoms), calc.results["electrode"])
     for key in ("electrode_seconds", "qeq_seconds", "short_seconds"):
         assert calc.results[key] >= 0.0, key
+
+
+def test_charge_predictor_changes_the_start_not_the_charges():
+    """An ion moving along a line: CG from the quadratic extrapolation of the
+    last solves gives the charges of CG from the previous ones to 1e-8 e (tol
+    1e-10) in fewer iterations. ``charge_predictor`` is a parameter: checked,
+    recorded; a new ψ rebases the history (kept), a new predictor keeps only
+    the last solve."""
+    atoms = _cell()
+    kw = dict(anode_potential_V=-3.0, method="cg", tol=1e-10)
+    extrapolated = HybridCalculator(_lj(), charge_predictor="polynomial", **kw)
+    previous = HybridCalculator(_lj(), **kw)
+    assert previous.parameters["charge_predictor"]["method"] == "previous"
+    start = atoms.positions[24].copy()
+    for step in range(6):
+        atoms.positions[24] = start + step * np.array([0.03, 0.0, 0.02])
+        q, cg = [], []
+        for calc in (extrapolated, previous):
+            calc.calculate(atoms, ["charges"])
+            q.append(calc.results["charges"])
+            cg.append(calc.results["cg_iterations"])
+        np.testing.assert_allclose(q[0], q[1], rtol=0, atol=1e-8)
+    assert cg[0] < cg[1], cg
+    assert extrapolated.todict()["charge_predictor"] == {
+        "method": "polynomial",
+        "order": 2,
+    }
+    with pytest.raises(ValueError, match="charge_predictor method"):
+        extrapolated.set(charge_predictor="cubic")
+    history = extrapolated.predictor.state()
+    assert history["charges"].shape == (3, len(atoms))
+    extrapolated.set(anode_potential_V=-2.0)
+    extrapolated.calculate(atoms, ["charges"])
+    assert extrapolated.predictor.state()["key"] != history["key"]
+    assert extrapolated.predictor.state()["charges"].shape == (3, len(atoms))
+    extrapolated.set(charge_predictor={"method": "aspc", "order": 1})
+    np.testing.assert_array_equal(
+        extrapolated.predictor.state()["charges"], [extrapolated.guess]
+    )

@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:slab geometry
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    from constpot.potential.training import (
+    from constpot.potential import (
         package_model,
         stratified_split,
         train_model,

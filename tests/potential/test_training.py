@@ -7,18 +7,21 @@ import numpy as np
 import pytest
 import yaml
 
-from constpot.potential import QEqSettings
-from constpot.potential.targets import qeq_targets, write_targets
-from constpot.potential.training import (
+from constpot.potential import (
+    QEqSettings,
+    cover_elements,
+    read_split,
+    stratified_split,
+    write_split,
+)
+from constpot.potential.nequip_config import (
     PRESETS,
     composition_energy_shifts,
     nequip_config,
-    read_split,
     resolve_train_settings,
-    stratified_split,
     write_run_inputs,
-    write_split,
 )
+from constpot.potential.targets import qeq_targets, write_targets
 
 from .synthetic import labelled_frames
 
@@ -164,9 +167,9 @@ def test_run_inputs_are_written(tmp_path):
 def test_train_package_load_evaluate(tmp_path):
     """nequip accepts the generated config: 2 epochs on 9 synthetic frames,
     package, load as an ASE calculator, evaluate (< 90 s on one core)."""
+    from constpot.potential import package_model, train_model
     from constpot.potential.evaluate import evaluate_models
     from constpot.potential.nequip_io import load_calculator, model_qeq_settings
-    from constpot.potential.training import package_model, train_model
 
     frames = labelled_frames(n_per_category=3)
     targets = qeq_targets(frames, QEqSettings())
@@ -240,8 +243,6 @@ def test_public_names_import():
 
 def test_cover_elements_moves_frames_until_train_has_every_element():
     """P only in a test frame: that frame moves to train; nothing else moves."""
-    from constpot.potential.training import cover_elements
-
     symbols = [{"Li", "F"}, {"Li"}, {"Li", "O"}, {"P", "F"}, {"Li", "O"}]
     split = {"train": [0, 1], "val": [2], "test": [3, 4]}
     out = cover_elements(split, symbols)

@@ -61,10 +61,8 @@ LABEL_DFT_MINUTES_PER_FRAME = 60
 MD_STEP_S = {"cuda": (0.05, 5.0e-5), "cpu": (0.0, 3.0e-4)}
 # Seconds per training frame and epoch by train preset: tiny, measured (80
 # epochs of ~110 frames in ~3.5 min, one core); paper, an upper estimate
-# (1000 epochs of 128 frames in ~11 h on one GPU). Without constpot
-# importable, a training gets TRAIN_DEFAULT_MINUTES.
+# (1000 epochs of 128 frames in ~11 h on one GPU).
 TRAIN_FRAME_EPOCH_S = {"tiny": 0.03, "paper": 0.3}
-TRAIN_DEFAULT_MINUTES = 720
 
 
 def section_config(section, wildcards=None):
@@ -204,10 +202,10 @@ def train_runtime(wildcards, attempt):
     if cfg.get("max_minutes"):
         return _scaled(1.25 * cfg["max_minutes"] + 15, attempt)
     preset = cfg.get("preset", "tiny")
-    try:
-        from constpot.potential.training import PRESETS
-    except ImportError:  # snakemake outside constpot's environment
-        return _scaled(TRAIN_DEFAULT_MINUTES, attempt)
+    # Imported when a training job is scheduled, not at the top: it loads
+    # torch, and most snakemake calls schedule no training.
+    from constpot.potential.nequip_config import PRESETS
+
     epochs = cfg.get("max_epochs", PRESETS.get(preset, {}).get("max_epochs", 1000))
     label = config.get("label") or {}
     fraction = (cfg.get("split") or {}).get("train", 0.8)

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from ..qeq import MetallicRule
+from .predictor import ChargePredictor
 from .settings import QEqSettings
 
 #: Every parameter and its default (see the HybridCalculator docstring).
@@ -31,6 +32,8 @@ DEFAULTS = {
     "electrode_labels": None,
     "metallic_rule": MetallicRule(),
     "fixed_charges": None,
+    # where CG starts (numerics, not physics): see constpot.potential.predictor
+    "charge_predictor": ChargePredictor().todict(),
 }
 
 #: Parameters that define the charge solver: a change rebuilds it.
@@ -116,6 +119,8 @@ def normalise(key: str, value):
                 f"metallic_rule must be a MetallicRule, got {type(value).__name__}"
             )
         return value
+    if key == "charge_predictor":
+        return ChargePredictor.from_config(value).todict()
     if key == "electrode_labels":
         return None if value is None else _read_only(value, np.int64, key)
     if key == "fixed_charges":

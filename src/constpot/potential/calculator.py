@@ -43,6 +43,13 @@ without the charge response). Atoms whose entry is NaN are solved with the
 others held (docs/design.md §4, "fixed" atoms). The MD uses it to reuse charges between
 solves (``qeq_every > 1``).
 
+Warm starts: each solve starts CG at the charges the calculator's
+:class:`~constpot.potential.predictor.ChargePredictor` predicts from the
+converged charges of earlier solves (``charge_predictor``: the last charges by
+default; an extrapolation over the last few for MD, where consecutive calls are
+consecutive time steps) and converges to ``tol`` from there: the start changes
+the number of CG iterations, not the physics.
+
 Sign convention: lowering ψ puts electrons on the electrode; the paper's
 electronegativity shift is φ = −ψ (its anode shift +6 eV is ψ = −6 V).
 
@@ -85,6 +92,7 @@ from ._parameters import (
     same,
 )
 from .nequip_io import QEQ_SETTINGS_NAME, load_calculator
+from .predictor import ChargePredictor, constraint_key
 from .settings import QEqSettings
 
 __all__ = ["HybridCalculator"]
@@ -132,6 +140,12 @@ class HybridCalculator(Calculator):
         with the others held. With every atom given, ``total_charge`` and the
         molecule constraints are not applied: the charges are taken as they
         are (their sum is the total).
+    charge_predictor : dict, str or None
+        CG starting charges: ``{"method": ..., "order": k}`` of
+        :class:`~constpot.potential.predictor.ChargePredictor` (``"none"``,
+        ``"previous"``, ``"polynomial"``, ``"aspc"``), a method name, or None
+        for ``"previous"`` (the last solve's charges; safe for calls that are
+        not consecutive MD steps). Numerics: every method converges to ``tol``.
     solver_options : dict, optional
         Extra keyword arguments of :class:`~constpot.qeq.ChargeSolver`
         (``kspace``, ``max_iter``, ``preconditioner``, ``cutoff``).
@@ -144,9 +158,12 @@ class HybridCalculator(Calculator):
     parameters : dict
         The settings above (``metallic_*`` folded into ``metallic_rule``).
         Change them with :meth:`set`.
+    predictor : ChargePredictor
+        The converged charges of the last solves and the prediction made from
+        them (state: :meth:`set` keeps the last solve, a new atom count
+        forgets it; see :mod:`constpot.potential.predictor`).
     guess : (n_atoms,) ndarray or None, e
-        Charges of the last solve, the warm start of the next one. State, not
-        a parameter: it changes no converged result, and :meth:`set` keeps it.
+        Charges of the last solve (read-only; ``predictor.last``).
 
     Raises
     ------
@@ -174,6 +191,7 @@ class HybridCalculator(Calculator):
     electrode_labels = parameter_property("electrode_labels")
     metallic_rule = parameter_property("metallic_rule")
     fixed_charges = parameter_property("fixed_charges")
+    charge_predictor = parameter_property("charge_predictor")
 
     def __init__(
         self,
@@ -195,6 +213,7 @@ class HybridCalculator(Calculator):
         metallic_exclude: Sequence[str] | None = None,
         fixed_charges=None,
         solver_options: dict | None = None,
+        charge_predictor: dict | str | None = None,
         **kwargs,
     ):
         if short_range is None:
@@ -207,7 +226,7 @@ class HybridCalculator(Calculator):
             members = list(short_range)
         self.short_range = members
         self.ensemble = len(members) > 1
-        self.guess: np.ndarray | None = None
+        self.predictor = ChargePredictor()
         self._solver: ChargeSolver | None = None
         self._rule_labels: np.ndarray | None = None  # static mode, rule applied once
         super().__init__(**kwargs)
@@ -228,6 +247,7 @@ class HybridCalculator(Calculator):
             metallic_min_neighbors=metallic_min_neighbors,
             metallic_exclude=metallic_exclude,
             fixed_charges=fixed_charges,
+            charge_predictor=charge_predictor,
         )
         if self._solver is None:  # every solver parameter at its default
             self._solver = self._build_solver()
@@ -282,10 +302,12 @@ class HybridCalculator(Calculator):
         """Change parameters; returns those that changed (normalised values).
 
         Any change discards the cached results (ASE's ``reset``), so the next
-        property request recomputes even on unchanged atoms. The warm-start
-        guess is kept. ``metallic_cutoff_A``, ``metallic_min_neighbors`` and
-        ``metallic_exclude`` change one field of ``metallic_rule``; None for
-        any of them means "leave as is".
+        property request recomputes even on unchanged atoms. The predictor's
+        history is kept, but for a change of the QEq settings, the solver or
+        the predictor itself, after which only the last solve is (a start, not
+        a base to extrapolate from). ``metallic_cutoff_A``,
+        ``metallic_min_neighbors`` and ``metallic_exclude`` change one field
+        of ``metallic_rule``; None for any of them means "leave as is".
 
         Raises
         ------
@@ -331,6 +353,12 @@ class HybridCalculator(Calculator):
         self._solver = solver
         if changed.keys() & MEMBERSHIP_KEYS:
             self._rule_labels = None
+        if "charge_predictor" in changed:
+            last = self.predictor.last
+            self.predictor = ChargePredictor.from_config(changed["charge_predictor"])
+            self.predictor.restart(last)
+        elif changed.keys() & SOLVER_KEYS:
+            self.predictor.restart(self.predictor.last)
         self.reset()
         return changed
 
@@ -348,6 +376,11 @@ class HybridCalculator(Calculator):
     def solver(self) -> ChargeSolver:
         """The charge solver built from the parameters (rebuilt by :meth:`set`)."""
         return self._solver
+
+    @property
+    def guess(self) -> np.ndarray | None:
+        """Charges of the last solve (e; a copy), or None."""
+        return self.predictor.last
 
     @property
     def qeq(self) -> QEqSettings:
@@ -503,16 +536,17 @@ class HybridCalculator(Calculator):
                     atoms, potential=psi, fixed=fixed, total_charge=float(given.sum())
                 )
                 return res, False
-        guess = self.guess if self.guess is not None and len(self.guess) == n else None
+        groups = p["qeq"].groups(self.atoms)
+        key = constraint_key(n, psi, given, p["total_charge"], groups)
         res = self.solver.solve(
             atoms,
             potential=psi,
             fixed=fixed,
             total_charge=p["total_charge"],
-            groups=p["qeq"].groups(self.atoms),
-            guess=guess,
+            groups=groups,
+            guess=self.predictor.predict(n),
         )
-        self.guess = res.charges.copy()
+        self.predictor.push(res.charges, key)
         return res, True
 
     def _short_range(self, atoms: Atoms):

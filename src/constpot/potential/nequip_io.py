@@ -43,12 +43,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..keys import QEQ_FILE
 from .settings import QEqSettings
 
 __all__ = ["QEQ_SETTINGS_NAME", "load_calculator", "model_qeq_settings"]
 
-#: File name of the QEq settings beside every model.
-QEQ_SETTINGS_NAME = "qeq.json"
+#: File name of the QEq settings beside every model (:data:`constpot.keys.QEQ_FILE`).
+QEQ_SETTINGS_NAME = QEQ_FILE
 
 _SUFFIXES = (".nequip.zip", ".nequip.pt2")
 

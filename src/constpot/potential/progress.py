@@ -1,7 +1,7 @@
 """Progress lines, the opt-in wall-time limit and the stop record of training.
 
 :class:`TrainingProgress` is a Lightning callback that ``nequip-train``
-instantiates from the generated config (:func:`.training.nequip_config`). It
+instantiates from the generated config (:func:`.nequip_config.nequip_config`). It
 
 - prints one line every few epochs (and after the first and the last),
   flushed, so that a training log shows it live::
@@ -43,6 +43,8 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import Callback
 
+from ..keys import TRAINING_END_FILE
+
 __all__ = ["STOPPED_BY", "TrainingProgress", "read_training_end"]
 
 #: Values of ``stopped_by`` in the stop record.
@@ -82,7 +84,7 @@ class TrainingProgress(Callback):
         self,
         every: int | None = None,
         max_minutes: float | None = None,
-        record: str | os.PathLike = "training_end.json",
+        record: str | os.PathLike = TRAINING_END_FILE,
         min_interval_s: float = 300.0,
     ):
         if every is not None and int(every) < 1:

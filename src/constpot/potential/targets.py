@@ -57,7 +57,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from ..io import atomic_path
-from ..keys import CHARGES
+from ..keys import CHARGES, QEQ_FILE, TOTAL_CHARGE
 from ..qeq import ConvergenceError, QEqSetupError
 from .settings import QEqSettings
 
@@ -89,9 +89,6 @@ QEQ_FORCES = "qeq_forces"
 REF_CHARGES = "ref_charges"
 #: arrays, (n_atoms,) float, e. Equilibrated QEq charges.
 QEQ_CHARGES = "qeq_charges"
-#: info, int or float, e. Total charge of a labelled frame (written by
-#: :mod:`constpot.label.sampling`).
-TOTAL_CHARGE = "total_charge"
 
 
 def qeq_targets(
@@ -232,7 +229,7 @@ def write_targets(
 
     path = Path(path)
     settings_path = (
-        path.parent / "qeq.json" if settings_path is None else Path(settings_path)
+        path.parent / QEQ_FILE if settings_path is None else Path(settings_path)
     )
     with atomic_path(path) as tmp:
         write(tmp, list(targets), format="extxyz")
