@@ -10,6 +10,7 @@ __all__ = [
     "AVOGADRO_PER_MOL",
     "COULOMB_EV_A",
     "EPSILON0_E_PER_V_A",
+    "E_PER_V_A2_IN_UF_PER_CM2",
     "LITRE_IN_A3",
     "MIN_DISTANCE_A",
     "mass_density_g_cm3",
@@ -33,6 +34,12 @@ AMU_PER_A3_IN_G_PER_CM3: float = 1.66053906660
 
 #: One litre in Å³.
 LITRE_IN_A3: float = 1.0e27
+
+#: 1 e/(V·Å²) in µF/cm², for a capacitance per area (electrode charge per
+#: volt per Å² of electrode): e = 1.602176634e-19 C (exact, SI 2019) and
+#: 1 Å² = 1e-16 cm², so 1 e/(V·Å²) = 1.602176634e-19 C / (1 V · 1e-16 cm²)
+#: = 1.602176634e-3 F/cm² = 1.602176634e3 µF/cm².
+E_PER_V_A2_IN_UF_PER_CM2: float = 1.602176634e3
 
 
 def mass_density_g_cm3(total_mass_amu: float, volume_A3: float) -> float:

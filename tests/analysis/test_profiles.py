@@ -11,6 +11,7 @@ from constpot.analysis import (
     poisson_potential,
     smearing_widths,
 )
+from constpot.analysis._frames import final_window_count
 from constpot.units import EPSILON0_E_PER_V_A
 
 
@@ -29,7 +30,9 @@ def _sheets(q_per_atom=0.2, n=16, z1=20.0, z2=32.0, length=60.0, area_side=12.0)
         pbc=True,
     )
     atoms.arrays[keys.CHARGES] = np.r_[np.full(n, q_per_atom), np.full(n, -q_per_atom)]
-    atoms.arrays[keys.REGION] = np.array(["anode"] * n + ["counter"] * n)
+    atoms.arrays[keys.REGION] = np.array(
+        [keys.ANODE_REGION] * n + [keys.COUNTER_REGION] * n
+    )
     atoms.info["time_fs"] = 0.0
     sigma = n * q_per_atom / area_side**2
     return atoms, sigma, z2 - z1
@@ -111,6 +114,26 @@ def test_window_averages_the_final_frames():
     assert prof.results["frames"] == [2, 3]
     one = Profiles(traj[-1:]).run().results["table"]["potential_V"]
     np.testing.assert_allclose(prof.results["table"]["potential_V"], one)
+
+
+@pytest.mark.parametrize(
+    ("n_frames", "window", "frames"),
+    [(3, 0.5, [1, 2]), (5, 0.1, [4]), (4, 1.0, [0, 1, 2, 3]), (7, 0.3, [4, 5, 6])],
+)
+def test_window_is_the_shared_final_window_rule(n_frames, window, frames):
+    """The last ceil(window · n) frames, at least one: the rule of the charge
+    and cluster means (final_window_count), so all final-window numbers of a
+    run average the same frames."""
+    atoms, _, _ = _sheets()
+    traj = [atoms.copy() for _ in range(n_frames)]
+    prof = Profiles(traj, window=window).run()
+    assert prof.results["frames"] == frames
+    assert len(frames) == final_window_count(n_frames, window)
+    # every region is reported, empty ones (no SEI, no electrolyte here) as NaN
+    extents = prof.results["extents_A"]
+    assert list(extents) == list(keys.REGIONS)
+    assert np.isnan(extents[keys.SEI_REGION]).all()
+    assert extents[keys.ANODE_REGION] == (20.0, 20.0)
 
 
 def test_smearing_widths_and_errors():

@@ -5,27 +5,29 @@ Private helpers shared by the analysis modules. A trajectory is the
 frames of the same atoms in the same order, positions wrapped, per-atom
 ``charges``, ``electrode``, ``region`` and per-frame ``time_fs``. Bad input
 (missing file, no frames, a missing array or info key, a changing atom count)
-raises ValueError naming the file and the key.
+raises ValueError naming the file and the key. Run labels
+(:class:`~constpot.runs.RunLabels`) live in :mod:`constpot.runs`, shared with
+the MD and the workflow; they are re-exported here for the analyses.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
 from ..io import atomic_path
-from ..keys import CHARGES
+from ..keys import CHARGES, TIME_FS
+from ..runs import RunLabels
 
 __all__ = [
     "TIME_KEY",
     "FrameAnalysis",
     "RunLabels",
+    "final_window_count",
     "frame_charges",
     "frame_times_fs",
     "load_frames",
@@ -33,66 +35,8 @@ __all__ = [
     "write_table",
 ]
 
-#: Per-frame info key of the simulation time, fs.
-TIME_KEY = "time_fs"
-
-_RUN_NAME = re.compile(
-    r"^(?P<mode>constp|constq)_(?P<potential>[^/]+)_r(?P<replica>\d+)$"
-)
-
-
-@dataclass(frozen=True)
-class RunLabels:
-    """Identity of one MD run: ``results/md/{system}/{mode}_{potential}_r{replica}``.
-
-    Parameters
-    ----------
-    system : str
-        Interface name (config ``systems:``).
-    mode : {"constp", "constq"}
-        Constant potential or constant charge.
-    potential : str
-        Potential label of the folder, e.g. ``"-6.0V"``, or ``"none"`` (constq).
-    replica : int
-    """
-
-    system: str
-    mode: str
-    potential: str
-    replica: int
-
-    @classmethod
-    def from_path(cls, run_dir: str | Path) -> RunLabels:
-        """Parse ``.../{system}/{mode}_{potential}_r{replica}`` (folder or file in it).
-
-        Raises
-        ------
-        ValueError
-            When the folder name does not follow the pattern.
-        """
-        path = Path(run_dir)
-        if path.suffix:  # a file inside the run folder
-            path = path.parent
-        match = _RUN_NAME.match(path.name)
-        if match is None:
-            raise ValueError(
-                f"{run_dir}: run folder name {path.name!r} is not "
-                "{mode}_{potential}_r{replica} (mode constp or constq)"
-            )
-        return cls(
-            system=path.parent.name,
-            mode=match["mode"],
-            potential=match["potential"],
-            replica=int(match["replica"]),
-        )
-
-    @property
-    def name(self) -> str:
-        """Folder name ``{mode}_{potential}_r{replica}``."""
-        return f"{self.mode}_{self.potential}_r{self.replica}"
-
-    def todict(self) -> dict:
-        return asdict(self)
+#: Per-frame info key of the simulation time, fs (:data:`constpot.keys.TIME_FS`).
+TIME_KEY = TIME_FS
 
 
 def frame_charges(atoms: Atoms) -> np.ndarray | None:
@@ -203,6 +147,18 @@ def load_frames(
 def frame_times_fs(frames: Sequence[Atoms]) -> np.ndarray:
     """(n_frames,) simulation times in fs from the ``time_fs`` info key."""
     return np.array([float(a.info[TIME_KEY]) for a in frames])
+
+
+def final_window_count(n_frames: int, window: float) -> int:
+    """Frames in the final ``window`` fraction of ``n_frames`` (at least one).
+
+    The one rule for every final-window mean (charges, profiles, cluster
+    sizes): ``max(1, ceil(window · n_frames))``.
+
+    >>> [final_window_count(n, w) for n, w in ((10, 0.5), (3, 0.5), (4, 0.0))]
+    [5, 2, 1]
+    """
+    return max(1, math.ceil(window * n_frames))
 
 
 def info_float(atoms: Atoms, key: str) -> float:

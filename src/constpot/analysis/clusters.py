@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ..keys import CHARGES, NOT_ELECTRODE, REGION
+from ..keys import CHARGES, NOT_ELECTRODE, REGION, TIME_FS
 from ._frames import FrameAnalysis
 from .deposition import EVENT_COLUMNS, IONIC_REGIONS, REDUCTION_DQ_E, reference_charges
 from .network import NetworkRule
@@ -204,7 +204,7 @@ class LiClusters(FrameAnalysis):
         return self.rule.labels(atoms, self._anchors)[0]
 
     def _single_frame(self, index: int, atoms: Atoms) -> None:
-        time_fs = float(atoms.info["time_fs"])
+        time_fs = float(atoms.info[TIME_FS])
         sizes = np.zeros(0, dtype=np.int64)
         n_aggregated = 0
         if self._has_sei:

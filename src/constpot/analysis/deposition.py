@@ -54,6 +54,8 @@ from ..keys import (
     ELECTROLYTE_REGION,
     REGION,
     SEI_REGION,
+    STEP,
+    TIME_FS,
 )
 from ._frames import FrameAnalysis, frame_charges, info_float, read_trajectory
 from .network import NetworkRule
@@ -284,8 +286,8 @@ class Deposition(FrameAnalysis):
         reduced = self._ionic & (dq <= -self.reduction_dq_e)
         row = {
             "frame": index,
-            "step": int(atoms.info.get("step", index)),
-            "time_fs": float(atoms.info["time_fs"]),
+            "step": int(atoms.info.get(STEP, index)),
+            "time_fs": float(atoms.info[TIME_FS]),
             "anode_network": int((labels == ANODE).sum()),
             "counter_network": int((labels == COUNTER).sum()),
         }

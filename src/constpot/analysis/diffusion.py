@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ..keys import ELECTROLYTE_REGION, REGION, SEI_REGION
+from ..keys import ELECTROLYTE_REGION, REGION, SEI_REGION, TIME_FS
 from ._frames import load_frames
 from ._stats import Interval
 
@@ -206,7 +206,7 @@ class LiDiffusion:
         seed: int = 0,
         confidence: float = 0.95,
     ):
-        self.frames, self.source = load_frames(trajectory, (REGION,), ("time_fs",))
+        self.frames, self.source = load_frames(trajectory, (REGION,), (TIME_FS,))
         lo, hi = (float(v) for v in fit_window)
         if not 0 <= lo < hi <= 1:
             raise ValueError(
@@ -244,7 +244,7 @@ class LiDiffusion:
         import pandas as pd
 
         frames = self.frames
-        times = np.array([float(a.info["time_fs"]) for a in frames])
+        times = np.array([float(a.info[TIME_FS]) for a in frames])
         duration = float(times[-1] - times[0])
         groups = group_indices(frames[0], self.element)
         rows, msd_rows = [], []
@@ -252,7 +252,7 @@ class LiDiffusion:
             steps = np.diff(times)
             if not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-9):
                 raise ValueError(
-                    f"{self.source}: info 'time_fs' must be evenly spaced for MSD"
+                    f"{self.source}: info {TIME_FS!r} must be evenly spaced for MSD"
                 )
             unwrapped = unwrap_positions(frames)
             dt = np.arange(len(frames)) * float(steps[0])

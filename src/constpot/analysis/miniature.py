@@ -63,6 +63,13 @@ from ..keys import (
     REGION,
 )
 from ._frames import FrameAnalysis, info_float
+from .figures.style import (
+    CONSTQ_COLOUR,
+    OKABE_ITO,
+    figure_legend,
+    plot_style,
+    save_figure,
+)
 from .network import NetworkRule
 
 __all__ = ["MODES", "MiniatureIon", "miniature_report"]
@@ -297,13 +304,11 @@ def _paragraph(report: dict) -> str:
 
 
 def _figure(report: dict, out: str | Path) -> Path:
-    from .figures import CONSTQ_COLOUR, OKABE_ITO, _legend, _save, _style
-
     style = {
         "constp": {"color": OKABE_ITO[1], "ls": "-", "lw": 1.6},
         "constq": {"color": CONSTQ_COLOUR, "ls": "--", "lw": 1.4},
     }
-    with _style() as plt:
+    with plot_style() as plt:
         fig, axes = plt.subplots(
             3, 1, figsize=(6.0, 6.4), sharex=True, layout="constrained"
         )
@@ -324,8 +329,8 @@ def _figure(report: dict, out: str | Path) -> Path:
         axes[2].set_ylim(-0.2, 2.2)
         axes[2].set_xlabel("time (ps)")
         axes[0].set_title("One Li⁺ at the anode")
-        _legend(fig)
-        return _save(fig, out)
+        figure_legend(fig)
+        return save_figure(fig, out)
 
 
 def miniature_report(

@@ -58,9 +58,9 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ..keys import CHARGES, REGION
+from ..keys import ANODE_REGION, CHARGES, COUNTER_REGION, REGION, REGIONS
 from ..units import EPSILON0_E_PER_V_A
-from ._frames import FrameAnalysis, info_float
+from ._frames import FrameAnalysis, final_window_count, info_float
 
 __all__ = [
     "Profiles",
@@ -266,7 +266,7 @@ class Profiles(FrameAnalysis):
         """Average over the last ``window`` of the frames (or an explicit slice)."""
         if start is None and stop is None and step is None:
             n = len(self.frames)
-            start = n - max(1, math.ceil(self.window * n))
+            start = n - final_window_count(n, self.window)
         return super().run(start, stop, step)
 
     def _prepare(self) -> None:
@@ -328,15 +328,13 @@ class Profiles(FrameAnalysis):
         phi = self._phi / n
         table["potential_V"] = phi
         self.results["table"] = pd.DataFrame(table)
-        anode = self._interior_mean("anode", phi)
-        counter = self._interior_mean("counter", phi)
+        anode = self._interior_mean(ANODE_REGION, phi)
+        counter = self._interior_mean(COUNTER_REGION, phi)
         self.results["anode_level_V"] = anode
         self.results["counter_level_V"] = counter
         self.results["electrode_drop_V"] = counter - anode
         self.results["vacuum_drop_V"] = float(phi[-1] - phi[0])
-        self.results["extents_A"] = {
-            r: self._extent(r) for r in ("anode", "sei", "electrolyte", "counter")
-        }
+        self.results["extents_A"] = {r: self._extent(r) for r in REGIONS}
         imposed = np.array(self._imposed)
         self.results["imposed_drop_V"] = (
             float(np.mean(imposed)) if np.isfinite(imposed).all() else math.nan

@@ -25,6 +25,7 @@ from ase.io import read
 
 from ..io import atomic_path
 from ..keys import ANODE, COUNTER, ELECTRODE, ELECTRODE_NAMES, NOT_ELECTRODE
+from ..plotstyle import label_colours, plot_style, save_figure
 
 __all__ = [
     "charge_profile",
@@ -125,7 +126,7 @@ def write_totals_csv(
 
 def plot_charge_profiles(
     frames: Mapping[str, Atoms], out: str | Path, bin_width: float = 0.5
-) -> None:
+) -> Path:
     """Figure: per-atom charge along z, slice charge, and electrode totals.
 
     Parameters
@@ -135,65 +136,76 @@ def plot_charge_profiles(
     out : path
         PNG file, written atomically.
     bin_width : float, Å
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
     """
-    import matplotlib
+    colours = label_colours(list(frames))
+    with plot_style() as plt:
+        fig, axes = plt.subplots(
+            3,
+            1,
+            figsize=(7.5, 9.0),
+            gridspec_kw={"height_ratios": [3, 2, 1.6]},
+            layout="constrained",
+        )
+        ax_atoms, ax_line, ax_bar = axes
+        for label, atoms in frames.items():
+            _draw_frame(ax_atoms, ax_line, atoms, label, colours[label], bin_width)
+        ax_atoms.set_ylabel("Li charge (e)")
+        ax_atoms.legend(fontsize=7, ncol=2, markerscale=2)
+        ax_atoms.set_xlabel("z along the surface normal (Å)")
+        ax_line.axhline(0.0, color="0.5", lw=0.5)
+        ax_line.set_xlabel("z along the surface normal (Å)")
+        ax_line.set_ylabel(f"charge per slice (e/Å), {bin_width:g} Å bins")
+        ax_line.legend(fontsize=8)
+        _draw_totals(ax_bar, frames, colours)
+        return save_figure(fig, out)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    colours = ["tab:blue", "tab:red", "tab:green", "tab:purple"]
-    fig, axes = plt.subplots(
-        3, 1, figsize=(7.5, 9.0), gridspec_kw={"height_ratios": [3, 2, 1.6]}
+def _draw_frame(ax_atoms, ax_line, atoms, label, colour, bin_width) -> None:
+    """One frame's Li charges against z (electrode Li as dots, the others as
+    outlined triangles) and its slice charge."""
+    q = atoms.arrays["_q"]
+    z = atoms.positions[:, 2]
+    li = atoms.symbols == "Li"
+    electrode = atoms.arrays[ELECTRODE] != NOT_ELECTRODE
+    ax_atoms.scatter(
+        z[li & electrode],
+        q[li & electrode],
+        s=3,
+        color=colour,
+        alpha=0.5,
+        label=f"electrode Li, {label}",
     )
-    ax_atoms, ax_line, ax_bar = axes
-    names = list(frames)
-    for k, (label, atoms) in enumerate(frames.items()):
-        q = atoms.arrays["_q"]
-        z = atoms.positions[:, 2]
-        li = atoms.symbols == "Li"
-        electrode = atoms.arrays[ELECTRODE] != NOT_ELECTRODE
-        c = colours[k % len(colours)]
-        ax_atoms.scatter(
-            z[li & electrode],
-            q[li & electrode],
-            s=3,
-            color=c,
-            alpha=0.5,
-            label=f"electrode Li, {label}",
-        )
-        ax_atoms.scatter(
-            z[li & ~electrode],
-            q[li & ~electrode],
-            s=12,
-            marker="^",
-            color=c,
-            edgecolor="k",
-            linewidth=0.3,
-            label=f"other Li, {label}",
-        )
-        zc, line = charge_profile(atoms, bin_width)
-        ax_line.plot(zc, line, color=c, lw=1.0, label=label)
-    ax_atoms.set_ylabel("Li charge (e)")
-    ax_atoms.legend(fontsize=7, ncol=2, markerscale=2)
-    ax_line.axhline(0.0, color="0.5", lw=0.5)
-    ax_line.set_xlabel("z along the surface normal (Å)")
-    ax_line.set_ylabel(f"charge per slice (e/Å), {bin_width:g} Å bins")
-    ax_line.legend(fontsize=8)
-    ax_atoms.set_xlabel("z along the surface normal (Å)")
+    ax_atoms.scatter(
+        z[li & ~electrode],
+        q[li & ~electrode],
+        s=12,
+        marker="^",
+        color=colour,
+        edgecolor="k",
+        linewidth=0.3,
+        label=f"other Li, {label}",
+    )
+    zc, line = charge_profile(atoms, bin_width)
+    ax_line.plot(zc, line, color=colour, lw=1.0, label=label)
 
-    parts = ["anode", "counter"]
+
+def _draw_totals(ax_bar, frames, colours) -> None:
+    """Grouped bars: total charge of the anode and the counter electrode."""
+    parts = [ELECTRODE_NAMES[ANODE], ELECTRODE_NAMES[COUNTER]]
+    names = list(frames)
     width = 0.8 / max(len(names), 1)
     for k, label in enumerate(names):
         totals = electrode_totals(frames[label])
         xs = np.arange(len(parts)) + (k - (len(names) - 1) / 2) * width
         vals = [totals[p]["total_e"] for p in parts]
-        bars = ax_bar.bar(xs, vals, width, color=colours[k % len(colours)], label=label)
+        bars = ax_bar.bar(xs, vals, width, color=colours[label], label=label)
         ax_bar.bar_label(bars, fmt="%.2f", fontsize=7)
     ax_bar.set_xticks(np.arange(len(parts)), ["anode", "counter electrode"])
     ax_bar.set_ylabel("total charge (e)")
     ax_bar.axhline(0.0, color="0.5", lw=0.5)
     ax_bar.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=150)
-    plt.close(fig)

@@ -35,7 +35,17 @@ import numpy as np
 
 from ..config import versions
 from ..io import atomic_path
-from ..keys import CHARGES, ELECTRODE, REGION, SEI_REGION
+from ..keys import (
+    ANODE,
+    CHARGES,
+    ELECTRODE,
+    ELECTRODE_NAMES,
+    REGION,
+    RUN_FILE,
+    SEI_REGION,
+    SUMMARY_FILE,
+    TIME_FS,
+)
 from ._frames import RunLabels, info_float, read_trajectory, write_table
 from .catalogue import RUN_TABLES
 from .clusters import LiClusters
@@ -199,7 +209,7 @@ def analyse_run(
     start = time.perf_counter()
     settings = settings or AnalysisSettings()
     labels = labels or RunLabels.from_path(trajectory)
-    frames = read_trajectory(trajectory, (CHARGES, ELECTRODE, REGION), ("time_fs",))
+    frames = read_trajectory(trajectory, (CHARGES, ELECTRODE, REGION), (TIME_FS,))
     out = Path(out_dir)
     tag = labels.todict()
     rule = settings.rule()
@@ -277,8 +287,8 @@ def analyse_run(
     write_table(out / "msd.csv", diff.results["msd"], with_psi)
     write_table(out / "diffusion.csv", diff.results["table"], with_psi)
 
-    times = [float(a.info["time_fs"]) for a in frames]
-    md = _md_status(Path(trajectory).parent / "summary.json")
+    times = [float(a.info[TIME_FS]) for a in frames]
+    md = _md_status(Path(trajectory).parent / SUMMARY_FILE)
     summary = {
         "md": md,
         "complete": md.get("complete"),
@@ -302,7 +312,7 @@ def analyse_run(
         "seconds": time.perf_counter() - start,
         "versions": versions("ase", "numpy", "pandas", "scipy"),
     }
-    with atomic_path(out / "run.json") as tmp:
+    with atomic_path(out / RUN_FILE) as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -332,7 +342,7 @@ def _events(first, tables: Sequence, radius_A: float):
         }
     agg = events[events["kind"] == "aggregation"]
     scored = events["kind"].isin(["deposition", "protrusion"]) & (
-        events["electrode"] == "anode"
+        events["electrode"] == ELECTRODE_NAMES[ANODE]
     )
     hit, p_random, near = colocation(
         xy[scored.to_numpy()],

@@ -31,6 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_path
+from ..keys import ANODE, ELECTRODE_NAMES, ELECTROLYTE_REGION, RUN_FILE, SEI_REGION
+from ..runs import LABEL_COLUMNS
+from ._frames import final_window_count
+from .accuracy import headline_accuracy, read_predictions
 from .catalogue import load_tables, sei_phases
 from .claims import CLAIM_CRITERIA, ClaimResult, evaluate_claims, incomplete
 
@@ -66,10 +70,10 @@ _TABLE_COLUMNS = {
 
 #: Diffusion groups summarised per run (group → column stem).
 _DIFFUSION_GROUPS = {
-    "sei": "sei",
+    SEI_REGION: "sei",
     "sei:LiF": "sei_LiF",
     "sei:Li2O": "sei_Li2O",
-    "electrolyte": "electrolyte",
+    ELECTROLYTE_REGION: "electrolyte",
 }
 
 
@@ -126,12 +130,12 @@ def run_headline(run_dir: str | Path) -> dict:
         A missing table, or a table without a needed column.
     """
     run_dir = Path(run_dir)
-    meta_path = run_dir / "run.json"
+    meta_path = run_dir / RUN_FILE
     if not meta_path.is_file():
         raise ValueError(f"{meta_path}: not found (run `constpot analyse-run`)")
     meta = json.loads(meta_path.read_text())
     window = float(meta.get("settings", {}).get("window", 0.5))
-    row = {k: meta[k] for k in ("system", "mode", "potential", "replica")}
+    row = {k: meta[k] for k in LABEL_COLUMNS}
     row["anode_potential_V"] = _nan(meta.get("anode_potential_V"))
     md = meta.get("md") or {}
     row["complete"] = meta.get("complete", md.get("complete"))
@@ -154,7 +158,7 @@ def run_headline(run_dir: str | Path) -> dict:
 
     path = run_dir / "deposition.csv"
     dep = _read_csv(path)
-    n_tail = max(1, math.ceil(window * len(dep)))
+    n_tail = final_window_count(len(dep), window)
     row["deposited_li"] = float(_column(dep, path, "deposited").iloc[-1])
     row["deposited_counter_li"] = float(
         _column(dep, path, "deposited_counter").iloc[-1]
@@ -193,7 +197,7 @@ def run_headline(run_dir: str | Path) -> dict:
         agg = events[(kind == "aggregation") & (events["frame"] > first)]
         scored = events[
             (kind == "deposition")
-            & (events["electrode"] == "anode")
+            & (events["electrode"] == ELECTRODE_NAMES[ANODE])
             & events["aggregated_before"].notna()
         ]
         row["aggregation_events"] = float(len(agg))
@@ -239,7 +243,7 @@ def summary_table(runs, phases: Mapping[str, str] | None = None):
 
     if runs.empty:
         return pd.DataFrame(columns=list(_TABLE_COLUMNS))
-    keys = ["system", "mode", "potential"]
+    keys = [c for c in LABEL_COLUMNS if c != "replica"]
     left_out = runs["complete"].map(incomplete).astype(bool)
     numeric = [
         c
@@ -346,8 +350,6 @@ def summarise(
     list of ClaimResult
     """
     import pandas as pd
-
-    from .accuracy import headline_accuracy, read_predictions
 
     runs = pd.DataFrame([run_headline(d) for d in run_dirs])
     if len(runs):

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ..keys import ANODE, REGION
+from ..keys import ANODE, ELECTRODE_NAMES, REGION, TIME_FS
 from ._frames import FrameAnalysis
 from .deposition import EVENT_COLUMNS
 from .network import NetworkRule
@@ -218,7 +218,7 @@ class AnodeSurface(FrameAnalysis):
             self._h0 = heights
             self._risen = np.zeros(heights.shape, bool)
         rise = heights - self._h0 if heights.shape == self._h0.shape else None
-        time_fs = float(atoms.info["time_fs"])
+        time_fs = float(atoms.info[TIME_FS])
         row = {
             "frame": index,
             "time_fs": time_fs,
@@ -236,7 +236,7 @@ class AnodeSurface(FrameAnalysis):
                 self._events.append(
                     {
                         "kind": "protrusion",
-                        "electrode": "anode",
+                        "electrode": ELECTRODE_NAMES[ANODE],
                         "atom": -1,
                         "region": "",
                         "frame": index,
@@ -277,7 +277,7 @@ class AnodeSurface(FrameAnalysis):
                     {
                         "snapshot": snapshot,
                         "frame": index,
-                        "time_ps": float(atoms.info["time_fs"]) / 1000.0,
+                        "time_ps": float(atoms.info[TIME_FS]) / 1000.0,
                         "ix": ix.ravel(),
                         "iy": iy.ravel(),
                         "x_A": x.ravel(),

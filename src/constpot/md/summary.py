@@ -9,10 +9,14 @@ ended early at a segment's end (to be resumed). Keys:
   ``anode_potential_V`` and ``counter_potential_V`` (None in constq);
 - electrode charges at the first and last thermo row (``anode_charge_start_e``,
   ``anode_charge_end_e``, ``counter_charge_start_e``, ``counter_charge_end_e``;
-  e), anode size at step 0 and at the end (``anode_atoms_start``,
-  ``anode_atoms_end``), and the Li of the electrolyte or SEI that joined or
-  left the anode (``li_joined_anode``, ``li_joined_anode_indices``,
-  ``li_left_anode``);
+  e); electrode membership (the solver's ``electrode`` labels): anode
+  members at step 0 and at the end (``anode_members_start``,
+  ``anode_members_end``), and the Li of the electrolyte or SEI regions that
+  became or stopped being anode members (``anode_members_gained_ionic_li``,
+  ``anode_members_lost_ionic_li``). Membership is not deposition: the
+  membership rule need not change when Li arrives, and deposition (structural,
+  a confirmed stay in the metal network) is defined once, by
+  :class:`constpot.analysis.Deposition`;
 - CG iterations per solve (``cg_iterations_mean`` over solving steps,
   ``cg_iterations_max``), ``temperature_mean_K``,
   ``conserved_drift_eV_per_atom`` (last minus first thermo row);
@@ -113,8 +117,8 @@ def summarise(
         outside = np.isin(atoms.arrays[REGION], (ELECTROLYTE_REGION, SEI_REGION))
     else:
         outside = np.ones(len(atoms), bool)
-    joined = li & outside & (initial_labels != ANODE) & (final_labels == ANODE)
-    left = li & outside & (initial_labels == ANODE) & (final_labels != ANODE)
+    gained = li & outside & (initial_labels != ANODE) & (final_labels == ANODE)
+    lost = li & outside & (initial_labels == ANODE) & (final_labels != ANODE)
     cg = thermo["cg_iterations"]
     solved = cg[cg > 0] if np.any(cg > 0) else cg
     constq = settings.mode == "constq"
@@ -131,11 +135,10 @@ def summarise(
         "anode_charge_end_e": float(thermo["anode_charge_e"][-1]),
         "counter_charge_start_e": float(thermo["counter_charge_e"][0]),
         "counter_charge_end_e": float(thermo["counter_charge_e"][-1]),
-        "anode_atoms_start": int((initial_labels == ANODE).sum()),
-        "anode_atoms_end": int((final_labels == ANODE).sum()),
-        "li_joined_anode": int(joined.sum()),
-        "li_joined_anode_indices": np.flatnonzero(joined).tolist(),
-        "li_left_anode": int(left.sum()),
+        "anode_members_start": int((initial_labels == ANODE).sum()),
+        "anode_members_end": int((final_labels == ANODE).sum()),
+        "anode_members_gained_ionic_li": int(gained.sum()),
+        "anode_members_lost_ionic_li": int(lost.sum()),
         "cg_iterations_mean": float(np.mean(solved)) if solved.size else 0.0,
         "cg_iterations_max": int(np.max(cg)) if cg.size else 0,
         "temperature_mean_K": float(np.mean(thermo["temperature_K"])),
@@ -193,13 +196,15 @@ def _inputs(identity: RunIdentity | None) -> dict:
 
 
 def describe(summary: dict) -> str:
-    """One log line: status, steps, wall time, anode charge, Li joined, CG."""
+    """One log line: status, steps, wall time, anode charge and members, CG."""
     return (
         f"{summary['status']}: {summary['steps']} steps in "
         f"{hms(summary['wall_time_s'])}; anode charge "
         f"{summary['anode_charge_start_e']:+.4f} -> "
-        f"{summary['anode_charge_end_e']:+.4f} e; "
-        f"{summary['li_joined_anode']} Li joined the anode; CG iterations "
+        f"{summary['anode_charge_end_e']:+.4f} e; anode members "
+        f"{summary['anode_members_start']} -> {summary['anode_members_end']} "
+        f"(ionic Li +{summary['anode_members_gained_ionic_li']} "
+        f"-{summary['anode_members_lost_ionic_li']}); CG iterations "
         f"mean {summary['cg_iterations_mean']:.1f} max "
         f"{summary['cg_iterations_max']}"
     )
