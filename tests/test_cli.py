@@ -5,6 +5,7 @@ writes (charges that sum to the total, electrode labels, the summary) and that
 bad input fails with one clear line, exit status 2 and no output file.
 """
 
+import argparse
 import json
 
 import numpy as np
@@ -200,6 +201,23 @@ def test_missing_structure_is_reported(tmp_path, capsys):
 def test_parser_lists_subcommands():
     text = build_parser().format_help()
     assert "qeq" in text and "plot-qeq" in text
+
+
+def test_every_stage_registers_its_subcommands_in_pipeline_order():
+    """The workflow rules call these names; each constpot.cli.<stage> adds its own."""
+    (sub,) = (
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    assert list(sub.choices) == [
+        "build", "miniature-build",  # cli/build.py
+        "sample", "label", "dataset",  # cli/label.py
+        "qeq", "plot-qeq",  # cli/qeq.py
+        "split", "qeq-table", "fit-qeq", "targets", "train", "package",
+        "evaluate", "plot-train",  # cli/potential.py
+        "md",  # cli/md.py
+        "analyse-run", "figures", "summarise", "compare-variants",
+        "miniature-report",  # cli/analysis.py
+    ]  # fmt: skip
 
 
 def test_build_bad_recipe_fails_before_writing(tmp_path, capsys):

@@ -15,6 +15,7 @@ from ase.constraints import FixAtoms
 from ase.io import read
 
 from .errors import StructureError
+from .keys import FROZEN
 
 __all__ = [
     "atomic_leftovers",
@@ -98,8 +99,6 @@ def frozen_mask(atoms: Atoms) -> np.ndarray:
     -------
     (n_atoms,) bool ndarray
     """
-    from .keys import FROZEN
-
     if FROZEN in atoms.arrays:
         return atoms.arrays[FROZEN].astype(bool)
     mask = np.zeros(len(atoms), bool)

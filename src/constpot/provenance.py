@@ -33,6 +33,8 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 from pathlib import Path
 
+from . import __version__
+
 __all__ = ["LOCK_FILE", "LOCK_RECORD", "lock_sha256", "versions"]
 
 #: The lock file at the repository root.
@@ -109,8 +111,6 @@ def versions(*packages: str) -> dict[str, str]:
         ``{"constpot": ..., "python": ..., <package>: ..., "lock_sha256": ...}``;
         ``lock_sha256`` as :func:`lock_sha256` returns it.
     """
-    from . import __version__
-
     out = {"constpot": __version__, "python": platform.python_version()}
     for name in packages:
         try:

@@ -57,9 +57,9 @@ def _neighbour_counts(atoms):
 
 
 @pytest.fixture(scope="module")
-def demo():
+def demo(demo_interface):
     """The demo preset without SEI (the electrodes are the same with one)."""
-    return build_interface({"sei": {"phase": "none"}}, "no_sei")
+    return demo_interface("no_sei")
 
 
 def _electrode(atoms):

@@ -11,8 +11,10 @@ from ase import Atoms
 from ase.data import covalent_radii
 from ase.data.colors import jmol_colors
 
+from constpot import keys
 from constpot.build import render_side_view
 from constpot.build.render import _draw_atoms
+from constpot.plotstyle import plot_style
 
 
 def _atoms():
@@ -31,15 +33,11 @@ def _atoms():
 
 
 def test_one_disc_per_atom_at_its_x_and_z():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     atoms = _atoms()
-    fig, ax = plt.subplots()
-    _draw_atoms(atoms, ax, (-1.0, 8.0, 17.0, 24.0))
-    fig.canvas.draw()
+    with plot_style() as plt:
+        fig, ax = plt.subplots()
+        _draw_atoms(atoms, ax, (-1.0, 8.0, 17.0, 24.0))
+        fig.canvas.draw()
     patches = ax.patches
     assert len(patches) == len(atoms)
     to_data = ax.transData.inverted()
@@ -61,7 +59,9 @@ def test_one_disc_per_atom_at_its_x_and_z():
 
 def test_writes_the_png(tmp_path):
     atoms = _atoms()
-    atoms.arrays["region"] = np.array(["anode"] * 2 + ["electrolyte"] * 3)
-    atoms.info["wall_lower_A"] = 17.0
+    atoms.arrays[keys.REGION] = np.array(
+        [keys.ANODE_REGION] * 2 + [keys.ELECTROLYTE_REGION] * 3
+    )
+    atoms.info[keys.WALL_LOWER_A] = 17.0
     render_side_view(atoms, tmp_path / "side.png", title="test")
     assert (tmp_path / "side.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

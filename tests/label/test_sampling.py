@@ -16,8 +16,8 @@ FAST = [c for c in CATEGORIES if "amorphous" not in c]
 
 
 @pytest.fixture(scope="module")
-def interface():
-    return build_interface({"seed": 1, "sei": {"phase": "crystalline"}}, "t")
+def interface(demo_interface):
+    return demo_interface("crystalline", system="t")
 
 
 @pytest.fixture(scope="module")
@@ -313,8 +313,8 @@ def test_bulk_only_without_interfaces():
     assert {f.info["source"] for f in frames} <= {"bulk", "template"}
 
 
-def test_impossible_category_is_named(interface):
-    bare = build_interface({"seed": 1, "sei": {"phase": "none"}}, "bare")
+def test_impossible_category_is_named(interface, demo_interface):
+    bare = demo_interface("no_sei", system="bare")
     with pytest.raises(ValueError, match=r"li_sei_contact.*sei"):
         sample_configurations([bare], {"li_sei_contact": 1})
     with pytest.raises(ValueError, match="sei_electrolyte_contact"):
@@ -341,15 +341,12 @@ def test_bad_arguments(interface):
     assert sample_configurations([interface], {"li_bulk": 0}) == []
 
 
-def test_hot_frames_keep_covalent_bonds_physical():
+def test_hot_frames_keep_covalent_bonds_physical(interface):
     """Even hot frames keep every bond of a molecule within 15% of the
     template: stretched as at high temperature, never collapsed (a C=O squeezed
     to 0.8 Å, −35%, gave GFN1 forces above 100 eV/Å before molecules were
     rattled less than the ions)."""
-    from constpot.build.molecules import load_molecule
-    from constpot.build.recipe import build_interface
-
-    iface = build_interface({"seed": 1, "sei": {"phase": "crystalline"}}, "t")
+    iface = interface
     frames = sample_configurations(
         [iface],
         {"electrolyte": 4, "li_solvent_cluster": 4},

@@ -9,7 +9,7 @@ import yaml
 from ase.io import read, write
 
 from constpot.cli import main
-from constpot.md.commands import parse_potential, run_seed
+from constpot.runs import parse_potential, run_seed
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ from vesin import NeighborList
 
 from ..units import AMU_PER_A3_IN_G_PER_CM3, mass_density_g_cm3
 from ._cell import wrap_positions
+from .crystal import target_density_g_cm3
 from .ionpair import ION_PAIR_POTENTIALS, IonPairCalculator, IonPairPotential
 
 __all__ = ["MELT_QUENCH_PRESETS", "MeltQuench", "amorphous_block"]
@@ -115,17 +116,6 @@ MELT_QUENCH_PRESETS: dict[str, MeltQuench] = {
 # melting points. Both models are liquid there at the target densities (the
 # anions' mean-square displacement grows by ~5 and ~2.5 Å² per ps).
 _MELT_K = {"LiF": 2500.0, "Li2O": 3000.0}
-# Documented amorphous densities of constpot.build.crystal, used when that
-# module cannot be imported.
-_FALLBACK_DENSITY_G_CM3 = {"LiF": 2.50, "Li2O": 1.95}
-
-
-def _target_density(component: str) -> float:
-    try:
-        from .crystal import target_density_g_cm3
-    except ImportError:
-        return _FALLBACK_DENSITY_G_CM3[component]
-    return float(target_density_g_cm3(component, "amorphous"))
 
 
 def _validate(
@@ -335,7 +325,7 @@ def amorphous_block(
         ),
     )
     if density_g_cm3 is None:
-        density_g_cm3 = _target_density(component)
+        density_g_cm3 = float(target_density_g_cm3(component, "amorphous"))
     melt_K = _MELT_K[component] if melt_K is None else float(melt_K)
     cell_xy, area, volume_fu = _validate(
         model,

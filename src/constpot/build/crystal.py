@@ -72,7 +72,7 @@ from ase.build import cut
 from ase.data import atomic_masses, atomic_numbers
 from ase.spacegroup import crystal
 
-from ..keys import FROZEN, MOL_ID, REGION
+from ..keys import FORMAL_CHARGES, FROZEN, MOL_ID, REGION, SEI_REGION
 from ..units import mass_density_g_cm3
 from ._cell import rectangular_lengths
 
@@ -107,8 +107,6 @@ LATTICE_CONSTANT_A: dict[str, float] = {"LiF": 4.027, "Li2O": 4.619}
 #: amorphous Li₂O ≈ 1.9–2.0 g/cm³.
 AMORPHOUS_DENSITY_G_CM3: dict[str, float] = {"LiF": 2.50, "Li2O": 1.95}
 
-#: Formal charges (oxidation states), e. Bookkeeping labels, not QEq charges.
-FORMAL_CHARGES: dict[str, int] = {"Li": 1, "F": -1, "O": -2}
 
 _FORMULA: dict[str, dict[str, int]] = {
     "LiF": {"Li": 1, "F": 1},
@@ -462,7 +460,7 @@ def crystalline_block(
     ):
         raise RuntimeError(f"{component} block is not stoichiometric: {counts}")
     atoms.set_initial_charges(charges)
-    atoms.arrays[REGION] = np.full(n, "sei", dtype="<U11")
+    atoms.arrays[REGION] = np.full(n, SEI_REGION, dtype="<U11")
     atoms.arrays[MOL_ID] = np.full(n, -1, dtype=int)
     atoms.arrays[FROZEN] = np.zeros(n, dtype=bool)
     mass = n_fu * formula_mass_amu(component)

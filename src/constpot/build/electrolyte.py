@@ -70,8 +70,9 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from scipy.spatial.transform import Rotation
 
-from ..keys import MOL_ID, MOLECULE, REGION
+from ..keys import ELECTROLYTE_REGION, MOL_ID, MOLECULE, REGION
 from ..units import (
     AMU_PER_A3_IN_G_PER_CM3,
     AVOGADRO_PER_MOL,
@@ -412,8 +413,6 @@ def _rigid_copies(template: np.ndarray, packed: np.ndarray) -> np.ndarray:
         ``template`` rotated (proper rotations) and translated onto each copy:
         the Kabsch solution, :meth:`scipy.spatial.transform.Rotation.align_vectors`.
     """
-    from scipy.spatial.transform import Rotation
-
     t = template - template.mean(axis=0)
     centre = packed.mean(axis=1, keepdims=True)
     if len(t) == 1:  # a monatomic ion: translation only
@@ -537,7 +536,7 @@ def electrolyte_box(
     atoms.arrays[MOLECULE_KEY] = np.array(
         [k for k in names for _ in range(len(load_molecule(k)))], dtype="<U8"
     )
-    atoms.arrays[REGION] = np.full(len(atoms), "electrolyte", dtype="<U16")
+    atoms.arrays[REGION] = np.full(len(atoms), ELECTROLYTE_REGION, dtype="<U16")
     n_salt = counts["Li"]
     atoms.info.update(
         {

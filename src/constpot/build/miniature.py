@@ -69,6 +69,9 @@ from ..keys import (
     MOLECULE,
     REGION,
 )
+from .lithium import li_slab
+from .molecules import load_molecule
+from .recipe import PRESETS
 
 __all__ = ["HEIGHT_INFO", "ION_INFO", "li_ion_at_anode"]
 
@@ -159,10 +162,6 @@ def li_ion_at_anode(
         layer counts, a vacuum factor below 2, or an anion closer than 2 Å to
         the ion (the message names the argument).
     """
-    from .lithium import li_slab
-    from .molecules import load_molecule
-    from .recipe import PRESETS
-
     height = _check_positive("height_A", height_A)
     gap = _check_positive("anion_gap_A", anion_gap_A)
     frozen_layers = _check_int("frozen_layers", frozen_layers, 0)

@@ -42,6 +42,10 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from ase.io import read, write
+from ase.optimize import BFGS
+
+from ..io import atomic_path
 
 __all__ = [
     "MOLECULES",
@@ -100,8 +104,6 @@ def _check_name(name: str) -> None:
 
 @functools.cache
 def _template(name: str) -> Atoms:
-    from ase.io import read
-
     ref = resources.files("constpot").joinpath(*_DATA, f"{name}.xyz")
     with resources.as_file(ref) as path:
         atoms = read(path, format="extxyz")
@@ -339,11 +341,6 @@ def relax_templates(
             "relax_templates needs tblite with its ASE interface: "
             "pip install tblite (or conda install -c conda-forge tblite-python)"
         ) from err
-    from ase.io import write
-    from ase.optimize import BFGS
-
-    from ..io import atomic_path
-
     out_dir = Path(out_dir)
     results = {}
     for name in names or tuple(MOLECULES):

@@ -25,8 +25,26 @@ from collections.abc import Mapping
 import numpy as np
 from ase import Atoms
 
+from ..keys import (
+    ANODE_REGION,
+    COUNTER_REGION,
+    ELECTROLYTE_REGION,
+    SEI_REGION,
+    SYSTEM,
+    WALL_LOWER_A,
+    WALL_UPPER_A,
+)
 from ..units import AMU_PER_A3_IN_G_PER_CM3, AVOGADRO_PER_MOL, LITRE_IN_A3
-from .lithium import LI_BCC_A_A
+from .amorphous import amorphous_block
+from .crystal import (
+    crystalline_block,
+    formula_mass_amu,
+    formula_units,
+    lateral_fit,
+    target_density_g_cm3,
+)
+from .electrolyte import electrolyte_box
+from .lithium import LI_BCC_A_A, lateral_cell, layer_spacing_A, li_slab
 from .stack import Block, stack_blocks
 
 __all__ = ["PRESETS", "build_interface", "resolve_recipe"]
@@ -186,8 +204,6 @@ def resolve_recipe(recipe: Mapping | None, name: str = "system") -> dict:
         )
 
     # Electrolyte thickness for an integer salt count at the exact molarity.
-    from .lithium import lateral_cell
-
     cell_xy = np.asarray(lateral_cell(reps, li["surface"], li["a_A"]))
     area = abs(float(np.linalg.det(cell_xy)))
     if ely["salt_molarity"] > 0:
@@ -211,8 +227,6 @@ def resolve_recipe(recipe: Mapping | None, name: str = "system") -> dict:
 
 
 def _planned_height(full: dict) -> float:
-    from .lithium import layer_spacing_A
-
     li = full["li"]
     d = layer_spacing_A(li["surface"], li["a_A"])
     height = li["layers"] * d + full["electrolyte"]["thickness_A"]
@@ -232,12 +246,10 @@ def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
     if sei["phase"] == "none":
         return []
     if sei["phase"] == "crystalline":
-        from .crystal import crystalline_block
 
         def make(comp, cxy, thickness, seed):
             return crystalline_block(comp, cxy, thickness)
     else:
-        from .amorphous import amorphous_block
 
         def make(comp, cxy, thickness, seed):
             return amorphous_block(
@@ -248,7 +260,7 @@ def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
     comps = list(sei["components"].items())
     if sei["layout"] == "layered":
         return [
-            Block(make(comp, cell_xy, frac * sei["thickness_A"], seeds[k]), "sei")
+            Block(make(comp, cell_xy, frac * sei["thickness_A"], seeds[k]), SEI_REGION)
             for k, (comp, frac) in enumerate(comps)
         ]
     # Mosaic: patches side by side along the first lateral vector; the free
@@ -269,8 +281,6 @@ def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
                 f"patch {frac * length:.2f} Å wide, not wider than gap_A = {gap}"
             )
         if sei["phase"] == "crystalline":
-            from .crystal import lateral_fit
-
             fit = lateral_fit(comp, np.array([[avail, 0.0], [0.0, cell_xy[1, 1]]]))
             bx = fit.cell_A[0]
             n_cells = math.floor(avail / bx)
@@ -312,7 +322,7 @@ def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
         )
         offset += width + seam
     patches.info["sei_patch_widths_A"] = " ".join(f"{w:.4f}" for w in widths)
-    return [Block(patches, "sei")]
+    return [Block(patches, SEI_REGION)]
 
 
 #: Smallest periodic width (Å) of a melt-quench box that holds a glass: below
@@ -337,8 +347,6 @@ def _carve_patch(
     smallest distance, make up a shortfall). Neutral and stoichiometric by
     construction, at the target density to one formula unit.
     """
-    from .crystal import formula_mass_amu, formula_units, target_density_g_cm3
-
     density = target_density_g_cm3(component, "amorphous")
     mass = density / AMU_PER_A3_IN_G_PER_CM3 * width * depth * thickness
     n_units = max(1, round(mass / formula_mass_amu(component)))
@@ -387,9 +395,6 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
         info ``wall_lower_A``/``wall_upper_A`` (planes confining the
         electrolyte), region bounds, ``seed``, ``preset``.
     """
-    from .electrolyte import electrolyte_box
-    from .lithium import li_slab
-
     full = resolve_recipe(recipe, name)
     li, ely = full["li"], full["electrolyte"]
     seeds = _seeds(int(full["seed"]), 8)
@@ -405,7 +410,7 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
 
     anode = electrode(li["layers"], li["frozen_layers"])
     cell = anode.cell.array.copy()
-    blocks = [Block(anode, "anode")]
+    blocks = [Block(anode, ANODE_REGION)]
     blocks += _sei_blocks(full, cell, seeds[:4])
     electrolyte = electrolyte_box(
         cell[:2, :2],
@@ -416,11 +421,11 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
         seed=seeds[4] % (2**31 - 1),
         tolerance_A=ely["tolerance_A"],
     )
-    blocks.append(Block(electrolyte, "electrolyte"))
+    blocks.append(Block(electrolyte, ELECTROLYTE_REGION))
     counter = full["counter_electrode"]
     if counter["enabled"]:
         slab = electrode(counter["layers"], counter["frozen_layers"])
-        blocks.append(Block(slab, "counter", flip=True))
+        blocks.append(Block(slab, COUNTER_REGION, flip=True))
     atoms = stack_blocks(
         blocks, gap_A=full["gap_A"], vacuum_factor=full["vacuum_factor"]
     )
@@ -435,19 +440,17 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
     for block in blocks:
         if "sei_patch_widths_A" in block.atoms.info:
             info["sei_patch_widths_A"] = block.atoms.info["sei_patch_widths_A"]
-    below = "sei" if "sei_z_max_A" in info else "anode"
-    info["wall_lower_A"] = 0.5 * (
-        info[f"{below}_z_max_A"] + info["electrolyte_z_min_A"]
-    )
+    below = SEI_REGION if "sei_z_max_A" in info else ANODE_REGION
+    info[WALL_LOWER_A] = 0.5 * (info[f"{below}_z_max_A"] + info["electrolyte_z_min_A"])
     if counter["enabled"]:
-        info["wall_upper_A"] = 0.5 * (
+        info[WALL_UPPER_A] = 0.5 * (
             info["electrolyte_z_max_A"] + info["counter_z_min_A"]
         )
     else:
-        info["wall_upper_A"] = info["electrolyte_z_max_A"] + 0.5 * full["gap_A"]
+        info[WALL_UPPER_A] = info["electrolyte_z_max_A"] + 0.5 * full["gap_A"]
     info.update(
         {
-            "system": name,
+            SYSTEM: name,
             "preset": full["preset"],
             "seed": int(full["seed"]),
             "salt_pairs": int(ely["n_salt"]),

@@ -5,6 +5,8 @@ The atoms are drawn by :func:`ase.visualize.plot.plot_atoms` seen along +y
 over farther ones), as discs of 0.8 × their covalent radius in Jmol colours.
 The axes are in Å of the cell's own x and z; the electrolyte walls and the
 region names are marked at the right edge, a legend of the elements above.
+It is drawn in the shared look of :mod:`constpot.plotstyle`, without the grid
+(a picture of atoms, not a chart).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from ase import Atoms
 from ase.data import covalent_radii
 from ase.data.colors import jmol_colors
 
-from ..io import atomic_path
-from ..keys import REGION
+from ..keys import REGION, WALL_LOWER_A, WALL_UPPER_A
+from ..plotstyle import OKABE_ITO, plot_style, save_figure
 
 __all__ = ["render_side_view"]
 
@@ -42,62 +44,55 @@ def render_side_view(atoms: Atoms, out: str | Path, title: str | None = None) ->
     title : str, optional
         Default: the number of atoms.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     z = atoms.positions[:, 2]
     lx = float(atoms.cell[0, 0])
     x_lo, x_hi = -1.0, lx + _LABEL_COLUMN_A
     z_lo, z_hi = z.min() - _MARGIN_A, z.max() + _MARGIN_A
     height = 7.0
     width = max(3.0, height * (x_hi - x_lo) / (z_hi - z_lo))
-    fig, ax = plt.subplots(figsize=(width, height))
-    _draw_atoms(atoms, ax, (x_lo, z_lo, x_hi, z_hi))
-    for key in ("wall_lower_A", "wall_upper_A"):
-        if key in atoms.info:
-            ax.axhline(atoms.info[key], color="tab:blue", lw=0.8, ls="--")
-    if REGION in atoms.arrays:
-        regions = atoms.arrays[REGION]
-        for name in dict.fromkeys(regions):
-            zr = z[regions == name]
-            ax.text(
-                lx + 0.5, 0.5 * (zr.min() + zr.max()), name, va="center", fontsize=8
+    with plot_style() as plt:
+        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+        _draw_atoms(atoms, ax, (x_lo, z_lo, x_hi, z_hi))
+        ax.grid(False)  # a picture of atoms: grid lines would cross the discs
+        for key in (WALL_LOWER_A, WALL_UPPER_A):
+            if key in atoms.info:
+                ax.axhline(atoms.info[key], color=OKABE_ITO[0], lw=0.8, ls="--")
+        if REGION in atoms.arrays:
+            regions = atoms.arrays[REGION]
+            for name in dict.fromkeys(regions):
+                zr = z[regions == name]
+                ax.text(
+                    lx + 0.5, 0.5 * (zr.min() + zr.max()), name, va="center", fontsize=8
+                )
+        ax.set_xlim(x_lo, x_hi)
+        ax.set_ylim(z_lo, z_hi)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x (Å)")
+        ax.set_ylabel("z (Å)")
+        symbols = sorted(set(atoms.get_chemical_symbols()))
+        handles = [
+            plt.Line2D(
+                [],
+                [],
+                marker="o",
+                ls="",
+                markeredgecolor="k",
+                markerfacecolor=jmol_colors[atoms.numbers[atoms.symbols == s][0]],
+                label=s,
             )
-    ax.set_xlim(x_lo, x_hi)
-    ax.set_ylim(z_lo, z_hi)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x (Å)")
-    ax.set_ylabel("z (Å)")
-    symbols = sorted(set(atoms.get_chemical_symbols()))
-    handles = [
-        plt.Line2D(
-            [],
-            [],
-            marker="o",
-            ls="",
-            markeredgecolor="k",
-            markerfacecolor=jmol_colors[atoms.numbers[atoms.symbols == s][0]],
-            label=s,
+            for s in symbols
+        ]
+        ax.legend(
+            handles=handles,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=len(handles),
+            fontsize=7,
+            handletextpad=0.1,
+            columnspacing=0.8,
         )
-        for s in symbols
-    ]
-    ax.legend(
-        handles=handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(handles),
-        fontsize=7,
-        frameon=False,
-        handletextpad=0.1,
-        columnspacing=0.8,
-    )
-    fig.suptitle(title or f"{len(atoms)} atoms", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=130)
-    plt.close(fig)
+        fig.suptitle(title or f"{len(atoms)} atoms", fontsize=9)
+        save_figure(fig, out)
 
 
 def _draw_atoms(atoms: Atoms, ax, bbox: tuple[float, float, float, float]) -> None:
@@ -105,6 +100,8 @@ def _draw_atoms(atoms: Atoms, ax, bbox: tuple[float, float, float, float]) -> No
 
     ``bbox`` is (x_lo, z_lo, x_hi, z_hi), Å: atoms outside it are not drawn.
     """
+    # matplotlib-based: loaded with the picture only, after plot_style has
+    # chosen the Agg backend.
     from ase.visualize.plot import plot_atoms
     from matplotlib.transforms import Affine2D
 

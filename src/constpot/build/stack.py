@@ -18,7 +18,7 @@ from ase import Atoms
 from ase.constraints import FixAtoms
 from vesin import NeighborList
 
-from ..keys import FROZEN, MOL_ID, MOLECULE, REGION
+from ..keys import ELECTROLYTE_REGION, FROZEN, MOL_ID, MOLECULE, REGION
 
 __all__ = ["Block", "min_distance_between", "stack_blocks"]
 
@@ -69,7 +69,7 @@ def stack_blocks(
     blocks: list[Block],
     gap_A: float = 2.0,
     vacuum_factor: float = 3.0,
-    center_region: str = "electrolyte",
+    center_region: str = ELECTROLYTE_REGION,
 ) -> Atoms:
     """Stack ``blocks`` bottom to top and pad with vacuum.
 

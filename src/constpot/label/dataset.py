@@ -29,6 +29,9 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
 from ..io import atomic_path
+from ..keys import CATEGORY, SAMPLE_INDEX
+from ..plotstyle import integer_ticks, plot_style, save_figure
+from .labellers import LabelError
 
 __all__ = [
     "FAILURE_FIELDS",
@@ -131,8 +134,6 @@ def label_shard(
     (int, int)
         Frames labelled and frames failed in this shard.
     """
-    from .labellers import LabelError
-
     out, failures = Path(out), Path(failures)
     partial = out.with_name(out.stem + ".partial" + out.suffix)
     partial_fail = failures.with_name(failures.stem + ".partial" + failures.suffix)
@@ -140,16 +141,16 @@ def label_shard(
     todo = shard_indices(len(frames), shard, n_shards)
     done: list[Atoms] = read(partial, index=":") if partial.exists() else []
     failed = read_failures(partial_fail)
-    finished = {int(a.info["sample_index"]) for a in done}
+    finished = {int(a.info[SAMPLE_INDEX]) for a in done}
     finished |= {int(row["sample_index"]) for row in failed}
-    remaining = [i for i in todo if int(frames[i].info["sample_index"]) not in finished]
+    remaining = [i for i in todo if int(frames[i].info[SAMPLE_INDEX]) not in finished]
     if finished:
         log(f"shard {shard}: resuming, {len(finished)} of {len(todo)} frames done")
     start = time.perf_counter()
     for k, i in enumerate(remaining, 1):
         frame = frames[i]
-        index = int(frame.info["sample_index"])
-        category = frame.info.get("category", "")
+        index = int(frame.info[SAMPLE_INDEX])
+        category = frame.info.get(CATEGORY, "")
         try:
             result = labeller.label(frame)
         except LabelError as err:
@@ -172,7 +173,7 @@ def label_shard(
             f"shard {shard}: {k}/{len(remaining)} frame {index} ({category}, "
             f"{len(frame)} atoms) {elapsed:.0f} s, ETA {eta:.0f} s"
         )
-    done.sort(key=lambda a: int(a.info["sample_index"]))
+    done.sort(key=lambda a: int(a.info[SAMPLE_INDEX]))
     _write_frames(out, done)
     _write_failures(failures, failed)
     partial.unlink(missing_ok=True)
@@ -199,7 +200,7 @@ def merge_shards(
     frames: list[Atoms] = []
     for path in shards:
         frames.extend(read(path, index=":"))
-    frames.sort(key=lambda a: int(a.info["sample_index"]))
+    frames.sort(key=lambda a: int(a.info[SAMPLE_INDEX]))
     rows_fail: list[dict] = []
     for path in failure_tables:
         rows_fail.extend(read_failures(path))
@@ -210,8 +211,8 @@ def merge_shards(
     _write_failures(Path(failures_out), rows_fail)
 
     table: dict[str, dict] = {}
-    for cat in dict.fromkeys(a.info.get("category", "") for a in frames):
-        sel = [a for a in frames if a.info.get("category", "") == cat]
+    for cat in dict.fromkeys(a.info.get(CATEGORY, "") for a in frames):
+        sel = [a for a in frames if a.info.get(CATEGORY, "") == cat]
         e = np.array([a.get_potential_energy() / len(a) for a in sel])
         f = np.concatenate([np.linalg.norm(a.get_forces(), axis=1) for a in sel])
         table[cat] = {
@@ -238,26 +239,20 @@ def merge_shards(
 
 
 def _plot_histograms(frames: Sequence[Atoms], out: str | Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cats = list(dict.fromkeys(a.info.get("category", "") for a in frames))
-    fig, (ax_e, ax_f) = plt.subplots(1, 2, figsize=(10, 4))
-    for cat in cats:
-        sel = [a for a in frames if a.info.get("category", "") == cat]
-        e = [a.get_potential_energy() / len(a) for a in sel]
-        f = np.concatenate([np.linalg.norm(a.get_forces(), axis=1) for a in sel])
-        ax_e.hist(e, bins=20, histtype="step", label=f"{cat} ({len(sel)})")
-        ax_f.hist(f, bins=40, histtype="step", density=True, label=cat)
-    ax_e.set_xlabel("energy per atom (eV/atom)")
-    ax_e.set_ylabel("frames")
-    ax_f.set_xlabel("|force| (eV/Å)")
-    ax_f.set_ylabel("probability density (Å/eV)")
-    ax_f.set_yscale("log")
-    ax_e.legend(fontsize=6)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=130)
-    plt.close(fig)
+    cats = list(dict.fromkeys(a.info.get(CATEGORY, "") for a in frames))
+    with plot_style() as plt:
+        fig, (ax_e, ax_f) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+        for cat in cats:
+            sel = [a for a in frames if a.info.get(CATEGORY, "") == cat]
+            e = [a.get_potential_energy() / len(a) for a in sel]
+            f = np.concatenate([np.linalg.norm(a.get_forces(), axis=1) for a in sel])
+            ax_e.hist(e, bins=20, histtype="step", label=f"{cat} ({len(sel)})")
+            ax_f.hist(f, bins=40, histtype="step", density=True, label=cat)
+        ax_e.set_xlabel("energy per atom (eV/atom)")
+        ax_e.set_ylabel("frames")
+        integer_ticks(ax_e.yaxis)
+        ax_f.set_xlabel("|force| (eV/Å)")
+        ax_f.set_ylabel("probability density (Å/eV)")
+        ax_f.set_yscale("log")
+        ax_e.legend(fontsize=6)
+        save_figure(fig, out)

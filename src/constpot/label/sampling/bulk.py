@@ -18,8 +18,10 @@ from ase.build import bulk
 from ase.geometry import find_mic
 from ase.neighborlist import neighbor_list
 
-from ...keys import REGION
-from .geometry import _FORMAL, VACUUM_A, _box, _has, _lateral_window, _tag
+from ...build.crystal import LATTICE_CONSTANT_A
+from ...build.lithium import LI_BCC_A_A, li_slab
+from ...keys import ANODE_REGION, FORMAL_CHARGES, REGION, SEI_REGION
+from .geometry import VACUUM_A, _box, _has, _lateral_window, _tag
 
 #: Smallest edge (Å) of a 3D-periodic bulk supercell.
 _MIN_BULK_EDGE_A = 6.5
@@ -43,8 +45,6 @@ def _anode_cells(atoms: Atoms) -> tuple[np.ndarray, np.ndarray]:
     """bcc(100) cells (nx, ny) of an interface's lateral cell and its in-plane
     period (Å): the lateral lengths over the nearest whole numbers of cells
     of :data:`constpot.build.lithium.LI_BCC_A_A`."""
-    from ...build.lithium import LI_BCC_A_A
-
     lengths = np.diag(atoms.cell.array)[:2]
     cells = np.maximum(np.round(lengths / LI_BCC_A_A).astype(int), 1)
     return cells, lengths / cells
@@ -54,10 +54,8 @@ def _li_lattice_A(interfaces: list[Atoms]) -> float:
     """Lattice constant (Å) of fresh metal frames: the first anode's period
     along x (its metal and the frames' are then the same crystal), else
     :data:`constpot.build.lithium.LI_BCC_A_A`."""
-    from ...build.lithium import LI_BCC_A_A
-
     for atoms in interfaces:
-        if _has(atoms, "anode"):
+        if _has(atoms, ANODE_REGION):
             return float(_anode_cells(atoms)[1][0])
     return LI_BCC_A_A
 
@@ -72,7 +70,7 @@ def _li_lateral_reps(interfaces: list[Atoms]) -> tuple[int, int]:
     found = {
         tuple(int(n) for n in _anode_cells(a)[0])
         for a in interfaces
-        if _has(a, "anode")
+        if _has(a, ANODE_REGION)
     }
     if len(found) > 1:
         raise ValueError(
@@ -110,7 +108,7 @@ def _li_bulk(ctx):
             )
         reps = (nx, ny, nz)
     atoms = bulk("Li", "bcc", a=ctx.li_a_A, cubic=True).repeat(tuple(reps))
-    return _tag(atoms, "anode"), "bulk", "bulk"
+    return _tag(atoms, ANODE_REGION), "bulk", "bulk"
 
 
 def _fresh_li_lateral(ctx, category: str, per_cell: int, spare: int) -> tuple:
@@ -135,8 +133,6 @@ def _fresh_li_lateral(ctx, category: str, per_cell: int, spare: int) -> tuple:
 
 
 def _li_slab_frame(ctx, category: str, spare: int = 0):
-    from ...build.lithium import li_slab
-
     try:  # the full LI_SLAB_LAYERS if any fresh lateral cell allows, else ≥ 4
         nx, ny = _fresh_li_lateral(ctx, category, LI_SLAB_LAYERS, spare)
     except ValueError:
@@ -149,7 +145,7 @@ def _li_slab_frame(ctx, category: str, spare: int = 0):
             f"({_KPOINTS_HINT})"
         )
     slab = li_slab((nx, ny), layers, "100", ctx.li_a_A, frozen_layers=0)
-    slab = _tag(slab, "anode")
+    slab = _tag(slab, ANODE_REGION)
     slab.info = {"surface": "100"}
     return _box(slab, [2], VACUUM_A)
 
@@ -159,8 +155,6 @@ def _li_surface(ctx):
 
 
 def _crystal(ctx, category):
-    from ...build.crystal import LATTICE_CONSTANT_A
-
     comp = _CRYSTAL[category]
     a = LATTICE_CONSTANT_A[comp]
     if comp == "LiF":
@@ -181,8 +175,8 @@ def _crystal(ctx, category):
         )
     reps = tuple(ctx.rng.permutation(cands[ctx.rng.integers(len(cands))]))
     atoms = unit.repeat(reps)
-    atoms.set_initial_charges([_FORMAL[s] for s in atoms.symbols])
-    return _tag(atoms, "sei"), "bulk", "bulk"
+    atoms.set_initial_charges([FORMAL_CHARGES[s] for s in atoms.symbols])
+    return _tag(atoms, SEI_REGION), "bulk", "bulk"
 
 
 def _is_amorphous(sei: Atoms) -> bool:
@@ -205,7 +199,7 @@ def _is_amorphous(sei: Atoms) -> bool:
 def _sei_component_mask(atoms: Atoms, comp: str) -> np.ndarray:
     """SEI atoms of ``comp``: its anions and the Li whose nearest anion is one."""
     anion = "F" if comp == "LiF" else "O"
-    sei = np.flatnonzero(atoms.arrays[REGION] == "sei")
+    sei = np.flatnonzero(atoms.arrays[REGION] == SEI_REGION)
     sym = np.array(atoms.get_chemical_symbols())
     mask = np.zeros(len(atoms), dtype=bool)
     anions = sei[sym[sei] != "Li"]
@@ -230,27 +224,27 @@ def _amorphous(ctx, category):
         atoms = ctx.unwrapped[k].copy()
         mask = _sei_component_mask(atoms, comp)
         region = atoms.arrays[REGION].copy()
-        region[~mask & (region == "sei")] = "sei_other"
+        region[~mask & (region == SEI_REGION)] = "sei_other"
         atoms.set_array(REGION, region)
         z = atoms.positions[mask, 2]
         frame = _lateral_window(
-            atoms, ctx.rng, ["sei"], (z.min() - 0.1, z.max() + 0.1), ctx.max_atoms
+            atoms, ctx.rng, [SEI_REGION], (z.min() - 0.1, z.max() + 0.1), ctx.max_atoms
         )
         if frame is None:
             return None
         region = frame.arrays[REGION]
-        frame.set_array(REGION, np.where(region == "sei_other", "sei", region))
+        frame.set_array(REGION, np.where(region == "sei_other", SEI_REGION, region))
         return frame, "slab", ctx.source(k)
     block = ctx.amorphous_block(comp)
     if len(block) <= ctx.max_atoms:
         return block.copy(), "bulk", "bulk"
     # Too large: a neutral cube cut from it, as a cluster in vacuum.
     side = np.diag(block.cell.array).min() * (ctx.max_atoms / len(block)) ** (1 / 3)
-    atoms = _tag(block.copy(), "sei")
+    atoms = _tag(block.copy(), SEI_REGION)
     atoms.positions[:, 2] -= atoms.positions[:, 2].min()
     lo = ctx.rng.random() * max(atoms.cell[2, 2] - side, 0.0)
     frame = _lateral_window(
-        atoms, ctx.rng, ["sei"], (lo, lo + side), ctx.max_atoms, side_A=side
+        atoms, ctx.rng, [SEI_REGION], (lo, lo + side), ctx.max_atoms, side_A=side
     )
     if frame is None:
         return None

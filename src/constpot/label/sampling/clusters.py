@@ -13,7 +13,8 @@ import numpy as np
 from ase import Atoms
 from ase.geometry import find_mic
 
-from ...keys import FROZEN, MOL_ID, MOLECULE, REGION
+from ...build.molecules import load_molecule
+from ...keys import ELECTROLYTE_REGION, FROZEN, MOL_ID, MOLECULE, REGION
 from .geometry import VACUUM_A, _box, _has
 from .liquid import _SOLVENTS
 
@@ -91,8 +92,6 @@ def _template_shell(ctx, n: int) -> Atoms | None:
     solvent-separated (P at :data:`_LI_P_SEPARATED_A`, random orientation).
     None when two molecules overlap (the caller draws again).
     """
-    from ...build.molecules import load_molecule
-
     li = load_molecule("Li")
     li.positions[:] = 0.0
     parts = [li]
@@ -145,7 +144,7 @@ def _template_shell(ctx, n: int) -> Atoms | None:
         out += Atoms(part.symbols, part.positions, charges=part.get_initial_charges())
     out.set_array(MOL_ID, np.array(mol_ids, dtype=int))
     out.set_array(MOLECULE, np.array(mol_names).astype(str))
-    out.set_array(REGION, np.array(["electrolyte"] * len(out)).astype(str))
+    out.set_array(REGION, np.array([ELECTROLYTE_REGION] * len(out)).astype(str))
     out.set_array(FROZEN, np.zeros(len(out), dtype=bool))
     # Reject overlapping molecules (heavy contacts below 1.5 Å between molecules).
     mol = out.arrays[MOL_ID]
@@ -160,8 +159,10 @@ def _li_solvent_cluster(ctx):
     cands = [
         k
         for k, a in enumerate(ctx.unwrapped)
-        if _has(a, "electrolyte")
-        and ((a.arrays[MOLECULE] == "Li") & (a.arrays[REGION] == "electrolyte")).any()
+        if _has(a, ELECTROLYTE_REGION)
+        and (
+            (a.arrays[MOLECULE] == "Li") & (a.arrays[REGION] == ELECTROLYTE_REGION)
+        ).any()
         and np.isin(a.arrays[MOLECULE], _SOLVENTS).any()
         and (a.arrays[MOLECULE] == "PF6").any()  # the counter-ion
     ]
@@ -173,7 +174,9 @@ def _li_solvent_cluster(ctx):
         k = cands[ctx.rng.integers(len(cands))]
         atoms = ctx.unwrapped[k]
         names, mol = atoms.arrays[MOLECULE], atoms.arrays[MOL_ID]
-        lis = np.flatnonzero((names == "Li") & (atoms.arrays[REGION] == "electrolyte"))
+        lis = np.flatnonzero(
+            (names == "Li") & (atoms.arrays[REGION] == ELECTROLYTE_REGION)
+        )
         li = lis[ctx.rng.integers(len(lis))]
         sym = np.array(atoms.get_chemical_symbols())
 

@@ -14,7 +14,16 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 
-from ...keys import FROZEN, MOL_ID, MOLECULE, REGION
+from ...build.lithium import li_slab
+from ...keys import (
+    ANODE_REGION,
+    ELECTROLYTE_REGION,
+    FROZEN,
+    MOL_ID,
+    MOLECULE,
+    REGION,
+    SEI_REGION,
+)
 from .bulk import _KPOINTS_HINT, _anode_cells, _fresh_li_lateral, _li_slab_frame
 from .geometry import VACUUM_A, _boundary, _box, _cut, _has, _lateral_window, _tag
 from .liquid import _lowest_molecules
@@ -43,11 +52,11 @@ def _contact(ctx, category, lower, upper, below_A, above_A):
     atoms = ctx.unwrapped[k]
     zb = _boundary(atoms, lower, upper)
     below, above = ctx.rng.uniform(*below_A), ctx.rng.uniform(*above_A)
-    metal = lower == "anode"
+    metal = lower == ANODE_REGION
     if metal:
         # Exactly the CONTACT_LI_LAYERS topmost anode layers, (100) layers
         # half the in-plane period apart.
-        top = atoms.positions[atoms.arrays[REGION] == "anode", 2].max()
+        top = atoms.positions[atoms.arrays[REGION] == ANODE_REGION, 2].max()
         period = _anode_cells(atoms)[1][0]
         below = zb - top + (CONTACT_LI_LAYERS - 0.5) * 0.5 * period
         if ctx.kpoints:
@@ -123,24 +132,33 @@ def _metal_window(ctx, atoms, zb, below, above, metal, other) -> Atoms | None:
 
 
 def _li_sei_contact(ctx):
-    return _contact(ctx, "li_sei_contact", "anode", "sei", (3.0, 6.0), (4.0, 8.0))
+    return _contact(
+        ctx, "li_sei_contact", ANODE_REGION, SEI_REGION, (3.0, 6.0), (4.0, 8.0)
+    )
 
 
 def _sei_electrolyte_contact(ctx):
     return _contact(
-        ctx, "sei_electrolyte_contact", "sei", "electrolyte", (3.0, 5.0), (4.0, 7.0)
+        ctx,
+        "sei_electrolyte_contact",
+        SEI_REGION,
+        ELECTROLYTE_REGION,
+        (3.0, 5.0),
+        (4.0, 7.0),
     )
 
 
 def _li_adatom(ctx):
-    sei = [k for k, a in enumerate(ctx.interfaces) if _has(a, "sei")]
+    sei = [k for k, a in enumerate(ctx.interfaces) if _has(a, SEI_REGION)]
     on_sei = bool(sei) and ctx.rng.random() < 0.5
     if on_sei:
         k = sei[ctx.rng.integers(len(sei))]
         atoms = ctx.unwrapped[k]
-        z = atoms.positions[atoms.arrays[REGION] == "sei", 2]
+        z = atoms.positions[atoms.arrays[REGION] == SEI_REGION, 2]
         z_range = (z.max() - ctx.rng.uniform(4.0, 7.0), z.max() + 0.1)
-        frame = _lateral_window(atoms, ctx.rng, ["sei"], z_range, ctx.max_atoms - 1)
+        frame = _lateral_window(
+            atoms, ctx.rng, [SEI_REGION], z_range, ctx.max_atoms - 1
+        )
         if frame is None:
             return None
         source, site = ctx.source(k), "sei"
@@ -158,7 +176,9 @@ def _li_adatom(ctx):
         "Li", positions=[[xy[0], xy[1], top + height]], cell=frame.cell, pbc=True
     )
     ad.set_initial_charges([0.0])
-    ad.set_array(REGION, np.array(["sei" if site == "sei" else "anode"]).astype(str))
+    ad.set_array(
+        REGION, np.array([SEI_REGION if site == "sei" else ANODE_REGION]).astype(str)
+    )
     ad.set_array(MOL_ID, np.array([-1]))
     ad.set_array(MOLECULE, np.array(["-"]).astype(str))
     ad.set_array(FROZEN, np.array([False]))
@@ -170,8 +190,6 @@ def _li_adatom(ctx):
 
 
 def _li_electrolyte_contact(ctx):
-    from ...build.lithium import li_slab
-
     if ctx.kpoints:
         # A fresh lateral cell leaving at least half the frame to the liquid.
         budget_min = max(_SMALLEST_SOLVENT, ctx.max_atoms // 2)
@@ -193,10 +211,10 @@ def _li_electrolyte_contact(ctx):
             f"anode's {nx} × {ny} lateral cell; one EC needs {_SMALLEST_SOLVENT} "
             f"({_KPOINTS_HINT})"
         )
-    cands = [k for k, a in enumerate(ctx.interfaces) if _has(a, "electrolyte")]
+    cands = [k for k, a in enumerate(ctx.interfaces) if _has(a, ELECTROLYTE_REGION)]
     k = cands[ctx.rng.integers(len(cands))] if cands else None
     slab = li_slab((nx, ny), CONTACT_LI_LAYERS, "100", ctx.li_a_A, frozen_layers=0)
-    slab = _tag(slab, "anode")
+    slab = _tag(slab, ANODE_REGION)
     slab.info = {}
     for key in (REGION, MOLECULE):  # wide enough for the molecules' strings
         slab.arrays[key] = slab.arrays[key].astype("<U16")

@@ -17,7 +17,7 @@ from ase import Atoms
 from ase.geometry import find_mic
 from ase.neighborlist import neighbor_list
 
-from ...keys import FROZEN, MOL_ID, MOLECULE, REGION
+from ...keys import FORMAL_CHARGES, FROZEN, MOL_ID, MOLECULE, REGION, SEI_REGION
 
 #: Vacuum (Å) added along z for slabs and around clusters.
 VACUUM_A = 10.0
@@ -26,7 +26,6 @@ CUT_PAD_A = 2.0
 #: Smallest interatomic distance (Å, images included) of an accepted frame.
 MIN_DISTANCE_A = 0.7
 #: Formal charges of the extended phases.
-_FORMAL = {"Li": 1.0, "F": -1.0, "O": -2.0}
 
 
 def _has(atoms: Atoms, *regions: str) -> bool:
@@ -43,10 +42,8 @@ def _tag(atoms: Atoms, region: str) -> Atoms:
     atoms.set_array(MOL_ID, np.full(n, -1, dtype=int))
     atoms.set_array(MOLECULE, np.array(["-"] * n).astype(str))
     atoms.set_array(FROZEN, np.zeros(n, dtype=bool))
-    if not np.any(atoms.get_initial_charges()):
-        atoms.set_initial_charges(
-            [_FORMAL.get(s, 0.0) if region == "sei" else 0.0 for s in atoms.symbols]
-        )
+    if not np.any(atoms.get_initial_charges()) and region == SEI_REGION:
+        atoms.set_initial_charges([FORMAL_CHARGES.get(s, 0) for s in atoms.symbols])
     return atoms
 
 

@@ -13,7 +13,15 @@ import numpy as np
 from ase import Atoms
 from ase.geometry import find_mic
 
-from ...keys import MOL_ID, MOLECULE, REGION
+from ...keys import (
+    ELECTROLYTE_REGION,
+    MOL_ID,
+    MOLECULE,
+    REGION,
+    WALL_LOWER_A,
+    WALL_UPPER_A,
+)
+from ...units import AVOGADRO_PER_MOL, LITRE_IN_A3, mass_density_g_cm3
 from .geometry import _has
 
 #: packmol tolerance (Å) of liquid frames: atoms of different molecules apart.
@@ -22,7 +30,7 @@ _SOLVENTS = ("EC", "DMC")
 
 
 def _electrolyte(ctx):
-    cands = [k for k, a in enumerate(ctx.interfaces) if _has(a, "electrolyte")]
+    cands = [k for k, a in enumerate(ctx.interfaces) if _has(a, ELECTROLYTE_REGION)]
     k = cands[ctx.rng.integers(len(cands))] if cands else None
     # 9–11 Å cubes (≈ 60–120 atoms at 1.3 g/cm³), smaller for a small max_atoms.
     side = ctx.rng.uniform(9.0, 11.0) * min(1.0, (ctx.max_atoms / 120) ** (1 / 3))
@@ -38,17 +46,15 @@ def _liquid_recipe(atoms: Atoms) -> dict:
     interface's electrolyte region. Its volume is the packing slab between the
     walls (``info`` ``wall_lower_A``/``wall_upper_A``) or, without them, the
     atoms' z-extent + :data:`LIQUID_TOLERANCE_A` (the packmol margins)."""
-    from ...units import AVOGADRO_PER_MOL, LITRE_IN_A3, mass_density_g_cm3
-
-    sel = atoms.arrays[REGION] == "electrolyte"
+    sel = atoms.arrays[REGION] == ELECTROLYTE_REGION
     names, mol = atoms.arrays[MOLECULE][sel], atoms.arrays[MOL_ID][sel]
     n = {name: len(np.unique(mol[names == name])) for name in np.unique(names)}
     n_solvent = sum(n.get(name, 0) for name in _SOLVENTS)
     if n_solvent == 0:
         return {"solvents": None, "salt_molarity": 1.0, "density_g_cm3": 1.3}
     z = atoms.positions[sel, 2]
-    if "wall_lower_A" in atoms.info and "wall_upper_A" in atoms.info:
-        height = float(atoms.info["wall_upper_A"]) - float(atoms.info["wall_lower_A"])
+    if WALL_LOWER_A in atoms.info and WALL_UPPER_A in atoms.info:
+        height = float(atoms.info[WALL_UPPER_A]) - float(atoms.info[WALL_LOWER_A])
     else:
         height = float(np.ptp(z)) + LIQUID_TOLERANCE_A
     volume = float(np.prod(np.diag(atoms.cell.array)[:2])) * height

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...keys import MOL_ID
+
 #: Displacements of atoms in molecules, relative to ``rattle_A`` (stiff bonds).
 MOLECULE_RATTLE_SCALE = 0.2
 
@@ -23,8 +25,8 @@ def _perturb(atoms, kind, rng, rattle_A, strain, hot_fraction, hot_factor) -> No
     # their bonds are stiff (C=O, C-H, P-F), and a hot metal-sized rattle would
     # squeeze C=O to < 0.9 Å and give unphysical 100+ eV/Å forces.
     noise = np.clip(rng.normal(size=(len(atoms), 3)), -3.0, 3.0)
-    if "mol_id" in atoms.arrays:
-        noise[atoms.arrays["mol_id"] >= 0] *= MOLECULE_RATTLE_SCALE
+    if MOL_ID in atoms.arrays:
+        noise[atoms.arrays[MOL_ID] >= 0] *= MOLECULE_RATTLE_SCALE
     eps = strain * np.array(
         [[u[0], u[5], u[4]], [u[5], u[1], u[3]], [u[4], u[3], u[2]]]
     )

@@ -14,7 +14,21 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from ase import Atoms
 
-from ...keys import FROZEN, MOL_ID, REGION
+from ...build.amorphous import amorphous_block
+from ...build.crystal import formula_mass_amu, formula_units, target_density_g_cm3
+from ...build.electrolyte import electrolyte_box
+from ...keys import (
+    ANODE_REGION,
+    CATEGORY,
+    ELECTROLYTE_REGION,
+    FROZEN,
+    MOL_ID,
+    REGION,
+    SAMPLE_INDEX,
+    SEI_REGION,
+    SYSTEM,
+    TOTAL_CHARGE,
+)
 from ..labellers import Labeller, make_labeller
 from .bulk import (
     _amorphous,
@@ -124,8 +138,8 @@ def _uses_kpoints(labeller) -> bool:
 
 def _requirements(counts: dict[str, int], interfaces: list[Atoms]) -> None:
     needs = {
-        "li_sei_contact": ("anode", "sei"),
-        "sei_electrolyte_contact": ("sei", "electrolyte"),
+        "li_sei_contact": (ANODE_REGION, SEI_REGION),
+        "sei_electrolyte_contact": (SEI_REGION, ELECTROLYTE_REGION),
     }
     for cat, regions in needs.items():
         if counts.get(cat, 0) and not any(_has(a, *regions) for a in interfaces):
@@ -158,14 +172,14 @@ class _Context:
         self.li_a_A = _li_lattice_A(interfaces)
 
     def source(self, k: int) -> str:
-        return str(self.interfaces[k].info.get("system", f"interface_{k}"))
+        return str(self.interfaces[k].info.get(SYSTEM, f"interface_{k}"))
 
     def amorphous_sei(self, comp: str) -> list[int]:
         """Interfaces whose SEI holds an amorphous ``comp`` patch."""
         if comp not in self._amorphous_sei:
             found = []
             for k, atoms in enumerate(self.unwrapped):
-                if not _has(atoms, "sei"):
+                if not _has(atoms, SEI_REGION):
                     continue
                 mask = _sei_component_mask(atoms, comp)
                 if mask.sum() >= 8 and _is_amorphous(atoms[mask]):
@@ -176,13 +190,6 @@ class _Context:
     def amorphous_block(self, comp: str) -> Atoms:
         """One melt-quenched bulk block per component and call, sized to fit."""
         if comp not in self._blocks:
-            from ...build.amorphous import amorphous_block
-            from ...build.crystal import (
-                formula_mass_amu,
-                formula_units,
-                target_density_g_cm3,
-            )
-
             per_fu = sum(formula_units(comp).values())
             n_fu = max(1, self.max_atoms // per_fu)
             rho = target_density_g_cm3(comp, "amorphous")
@@ -192,14 +199,12 @@ class _Context:
             self._blocks[comp] = amorphous_block(
                 comp, [[side, 0.0], [0.0, side]], side, seed=seed, quality=self.quality
             )
-        return _tag(self._blocks[comp].copy(), "sei")
+        return _tag(self._blocks[comp].copy(), SEI_REGION)
 
     def fresh_electrolyte(self, k: int | None, lengths) -> Atoms:
         """A fresh periodic packmol box of edges ``lengths`` (lx, ly, lz; Å)
         holding interface ``k``'s electrolyte (EC:DMC 1:1, 1 M LiPF₆,
         1.3 g/cm³ when None)."""
-        from ...build.electrolyte import electrolyte_box
-
         if k not in self._liquid:
             self._liquid[k] = (
                 {
@@ -366,10 +371,10 @@ def sample_configurations(
                 )
             atoms.info.update(
                 {
-                    "category": category,
+                    CATEGORY: category,
                     "source": source,
-                    "sample_index": len(frames),
-                    "total_charge": _total_charge(atoms),
+                    SAMPLE_INDEX: len(frames),
+                    TOTAL_CHARGE: _total_charge(atoms),
                     "kind": kind,
                 }
             )

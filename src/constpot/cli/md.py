@@ -20,7 +20,9 @@ session early with a checkpoint and ``summary.json`` status ``"segment"``
 (exit 0); the next session resumes. Exit status: 0 done (completed or
 segment), 2 bad input (also: the run folder is in use by another process, a
 checkpoint that does not fit), 3 stopped by a guard (last good frame and
-checkpoint written).
+checkpoint written), 128 + n ended by signal n (SIGTERM 143, e.g. a batch
+system's wall-time kill; SIGINT 130) after the step in progress, with its
+checkpoint and a ``"segment"`` summary naming the signal: resume to continue.
 
 A model file is code: loading a packaged NequIP model runs what it contains.
 Use only models you trust (the log line names each file with its SHA-256).
@@ -29,49 +31,20 @@ Use only models you trust (the log line names each file with its SHA-256).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-import numpy as np
+import torch
 
+from .. import __version__
 from ..config import add_config_arguments, config_from_args, versions
+from ..io import read_structure
+from ..md import MDGuardError, MDSettings, MDSetupError, potential_label
+from ..md import run as md_run
+from ..md.identity import file_sha256
+from ..potential import HybridCalculator
+from ..runs import parse_potential, run_seed
 
-__all__ = ["parse_potential", "register", "run_seed"]
-
-
-def parse_potential(label: str | None, mode: str) -> float | None:
-    """Anode potential (V) from a run-name label: ``"-6.0V"``, ``"-6"``, ``"none"``.
-
-    Raises
-    ------
-    ValueError
-        A number in constq, ``none`` in constp, or an unreadable label.
-    """
-    if label is None or label.strip().lower() == "none":
-        if mode == "constp":
-            raise ValueError(
-                "--potential: constp needs an anode potential (e.g. -6.0V)"
-            )
-        return None
-    text = label.strip()
-    if text.upper().endswith("V"):
-        text = text[:-1]
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(
-            f"--potential: expected volts like -6.0V or 'none', got {label!r}"
-        ) from None
-    if mode == "constq":
-        raise ValueError(
-            f"--potential: constq applies no potential; use 'none', got {label!r}"
-        )
-    return value
-
-
-def run_seed(base_seed: int, replica: int) -> int:
-    """Thermostat seed of a replica: independent streams per (seed, replica)."""
-    if base_seed < 0 or replica < 0:
-        raise ValueError(f"seed and replica must be >= 0, got {base_seed}, {replica}")
-    return int(np.random.SeedSequence([base_seed, replica]).generate_state(1)[0])
+__all__ = ["register"]
 
 
 def register(sub) -> None:
@@ -162,18 +135,6 @@ def register(sub) -> None:
 
 
 def _run_md(args) -> int:
-    from pathlib import Path
-
-    # Imported here, not at the top: the physics stack (torch) loads when the
-    # command runs, not for `constpot --help` or another subcommand.
-    from .. import __version__
-    from ..io import read_structure
-    from ..potential import HybridCalculator
-    from .driver import run
-    from .guards import MDGuardError
-    from .identity import file_sha256
-    from .settings import MDSettings, MDSetupError, potential_label
-
     for flag, value, low in (
         ("--threads", args.threads, 1),
         ("--until-step", args.until_step, 0),
@@ -184,8 +145,6 @@ def _run_md(args) -> int:
     config = config_from_args(args, "md")
     md = config["md"]
     if args.threads is not None:
-        import torch
-
         torch.set_num_threads(args.threads)
     anode = parse_potential(args.potential, args.mode)
     base_seed = args.seed
@@ -248,7 +207,7 @@ def _run_md(args) -> int:
         "versions": versions("torch", "ase", "nequip"),
     }
     try:
-        summary = run(
+        summary = md_run(
             atoms,
             calc,
             settings,

@@ -1,0 +1,163 @@
+"""What every labeller shares: :class:`Label`, :class:`Labeller`, :class:`LabelError`.
+
+Also the argument checks and small helpers the labellers have in common
+(total charge of a frame, ASE stress only for 3D-periodic cells).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import PropertyNotImplementedError
+
+from ..kpoints import KPointRule
+
+__all__ = ["Label", "LabelError", "Labeller"]
+
+
+class LabelError(RuntimeError):
+    """A frame could not be labelled (e.g. its SCF did not converge).
+
+    Parameters
+    ----------
+    message : str
+        Full description for logs.
+    reason : str
+        Short machine-readable cause for ``failures.csv``, e.g.
+        ``"scf_not_converged at 300, 1000, 3000 K"``.
+    """
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class Label:
+    """Reference labels of one frame.
+
+    Attributes
+    ----------
+    energy : float, eV
+        Total (free) energy of the frame as the method reports it.
+    forces : (n_atoms, 3) ndarray, eV/Å
+    stress : (6,) ndarray, eV/Å³, or None
+        Voigt order ``(xx, yy, zz, yz, xz, xy)``, ASE sign; None unless the
+        cell is periodic in all three directions.
+    charges : (n_atoms,) ndarray, e, or None
+        Atomic charges; which partitioning is in ``settings["charges_model"]``.
+    settings : dict
+        JSON-able record of how the label was made: labeller name, method, all
+        numerical settings and what was actually used (e.g. the electronic
+        temperature after retries, the total charge).
+    """
+
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray | None
+    charges: np.ndarray | None
+    settings: dict = field(default_factory=dict)
+
+
+class Labeller:
+    """Base class: compute a :class:`Label` for one frame.
+
+    Subclasses set ``name`` (also the ``kind`` key of :func:`make_labeller`),
+    store their constructor arguments in ``self._kwargs`` and implement
+    :meth:`label`.
+
+    Attributes
+    ----------
+    kpoint_rule : constpot.label.kpoints.KPointRule or None
+        The rule that gives each frame its k-point grid from its cell, or None
+        when the labeller's Brillouin-zone sampling does not follow the cell
+        (Γ only, or one fixed grid). With a rule, frames of metal of any cell
+        are labelled consistently; without one the sampler gives every metal
+        frame the anode's lateral cell (:mod:`constpot.label.sampling`).
+    """
+
+    name: str = "labeller"
+    kpoint_rule: KPointRule | None = None
+    _kwargs: dict
+
+    def label(self, atoms: Atoms) -> Label:
+        """Label one frame.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            The frame; not modified.
+
+        Returns
+        -------
+        Label
+
+        Raises
+        ------
+        LabelError
+            If the calculation failed for this frame (e.g. SCF not converged).
+        """
+        raise NotImplementedError
+
+    def todict(self) -> dict:
+        """Settings as a JSON-able dict that :func:`make_labeller` accepts."""
+        return {"kind": self.name, **json.loads(json.dumps(self._kwargs))}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._kwargs.items())
+        return f"{type(self).__name__}({args})"
+
+
+def _total_charge(atoms: Atoms, charge: int | None) -> int:
+    """Total charge: the given one, else the rounded sum of initial charges."""
+    if charge is not None:
+        return int(charge)
+    return round(float(np.sum(atoms.get_initial_charges())))
+
+
+def _stress_or_none(atoms: Atoms, calc) -> np.ndarray | None:
+    """ASE stress when the cell is periodic in 3D and the calculator has it."""
+    if not atoms.pbc.all():
+        return None
+    try:
+        return np.array(calc.get_stress(atoms), dtype=float)
+    except PropertyNotImplementedError:
+        return None
+
+
+def _check_positive(name: str, value: float) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0.0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return value
+
+
+def _axes_names(axes) -> str:
+    """Axis indices as letters for the record: [2] -> "z", [] -> "none"."""
+    return "".join("xyz"[i] for i in axes) or "none"
+
+
+def _check_kpts(kpts) -> tuple[int, int, int] | None:
+    if kpts is None:
+        return None
+    kpts = tuple(kpts)
+    if len(kpts) != 3 or any(isinstance(k, bool) or int(k) != k or k < 1 for k in kpts):
+        raise ValueError(f"kpts must be three integers >= 1 or None, got {kpts!r}")
+    return tuple(int(k) for k in kpts)
+
+
+def _check_iterations(max_iterations) -> int:
+    if int(max_iterations) != max_iterations or max_iterations < 1:
+        raise ValueError(
+            f"max_iterations must be an integer >= 1, got {max_iterations!r}"
+        )
+    return int(max_iterations)
+
+
+def _check_charge(charge) -> int | None:
+    if charge is not None and int(charge) != charge:
+        raise ValueError(f"charge must be an integer or None, got {charge!r}")
+    return None if charge is None else int(charge)
