@@ -7,7 +7,8 @@ stand-in that builds its neighbour list at every call, as the NequIP models do
 - a process killed with SIGKILL and resumed with ``resume="auto"`` writes
   byte-for-byte the trajectory and thermo table of a run that never stopped;
   so do segments (``until_step``, ``segment_steps``) and a run extended to more
-  steps;
+  steps, and a run whose CG starts from the charge predictor's extrapolation
+  (its history is in the checkpoint);
 - ``resume="auto"`` starts afresh without a fitting checkpoint and says why;
 - an explicit resume is refused, naming the reason and changing no file, when
   the trajectory or thermo table is missing or short, or the models, the
@@ -215,6 +216,12 @@ REFUSALS = [
         {"calc": {"tol": 1e-6}},
         r"calculator solver\.tol 1e-08 -> 1e-06",
     ),
+    (
+        "other charge predictor",
+        None,
+        {"settings": {"charge_predictor": {"method": "previous", "order": 2}}},
+        r"physics differ: charge_predictor\.method 'aspc' -> 'previous'",
+    ),
 ]
 
 
@@ -340,6 +347,44 @@ def test_segments_equal_a_straight_run(tmp_path, sessions, expected):
 
 
 # ------------------------------------------------------- kill and resume
+def test_resume_with_the_charge_predictor_is_bit_identical(tmp_path):
+    """CG (tol 1e-6: a few iterations, so the start shows in every bit) from
+    the ASPC prediction, membership every 5 steps: a session stopped at step
+    12 after its checkpoint at 9 resumes with the checkpoint's history of
+    solves and writes the files of a straight run byte for byte."""
+    settings = _settings(
+        n_steps=16,
+        checkpoint_every=9,
+        electrodes="metallic",
+        electrode_every=5,
+        charge_predictor={"method": "aspc", "order": 2},
+    )
+
+    def cg() -> HybridCalculator:
+        short = short_range(stateless=True)
+        return HybridCalculator(short, method="cg", tol=1e-6, slab=True)
+
+    class Kill(Exception):
+        pass
+
+    def kill_at_12(md, step):
+        if step == 12:
+            raise Kill
+
+    straight, out = tmp_path / "straight", tmp_path / "resumed"
+    run(make_cell(), cg(), settings, straight, **QUIET)
+    with pytest.raises(Kill):
+        run(make_cell(), cg(), settings, out, callback=kill_at_12, **QUIET)
+    ckpt = read_checkpoint(out / "checkpoint.npz")
+    assert ckpt.step == 9 and ckpt.predictor["charges"].shape == (4, len(ckpt.guess))
+    summary = run(make_cell(), cg(), settings, out, resume="auto", **QUIET)
+    assert summary["status"] == "completed"
+    _same_outputs(out, straight)
+    ends = [read_checkpoint(d / "checkpoint.npz").predictor for d in (out, straight)]
+    assert ends[0]["key"] == ends[1]["key"]
+    assert ends[0]["charges"].tobytes() == ends[1]["charges"].tobytes()
+
+
 _CHILD = """
 import os, sys, time
 sys.path.insert(0, {here!r})
@@ -399,6 +444,81 @@ def test_sigkill_then_resume_auto_is_bit_identical(tmp_path):
     _same_outputs(out, straight)
     assert not list(out.rglob(".*"))  # no temporary file left
     assert b"\r" not in (out / "thermo.csv").read_bytes()
+
+
+_SIGNALLED = """
+import os, sys, time
+sys.path.insert(0, {here!r})
+from conftest import make_cell, short_range
+from constpot.errors import Interrupted, exit_code
+from constpot.md import MDSettings, run
+from constpot.potential import HybridCalculator
+
+def stall(md, step):
+    if step == 45:  # wait here for the parent's signal
+        open({marker!r}, "w").close()
+        deadline = time.monotonic() + 120
+        while not os.path.exists({go!r}) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+settings = MDSettings(**{settings!r})
+calc = HybridCalculator(short_range(stateless=True), method="dense", slab=True)
+try:
+    run(make_cell(), calc, settings, {out!r}, resume="auto", callback=stall,
+        progress=False, log=lambda line: None)
+except Interrupted as err:
+    sys.exit(exit_code(err))
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_checkpoints_the_current_step_then_resume_is_bit_identical(
+    tmp_path, sig
+):
+    """SIGTERM (a wall-time kill) or SIGINT at step 45 of 60, periodic
+    checkpoints every 20: the run ends after the step in progress with its
+    own checkpoint (45, not 40), exit status 128 + n, a summary of status
+    "segment" naming the signal; resume="auto" continues from 45 and ends
+    byte-identical to a straight run."""
+    kw = dict(
+        mode="constp",
+        anode_potential_V=-1.0,
+        counter_potential_V=1.0,
+        n_steps=60,
+        traj_every=4,
+        checkpoint_every=20,
+        seed=9,
+    )
+    out, marker, go = tmp_path / "run", tmp_path / "at45", tmp_path / "go"
+    code = _SIGNALLED.format(
+        here=str(HERE), marker=str(marker), go=str(go), settings=kw, out=str(out)
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert child.poll() is None, "the run ended before the signal"
+            assert time.monotonic() < deadline, "the run did not reach step 45"
+            time.sleep(0.05)
+        child.send_signal(sig)
+        go.touch()
+        child.wait(60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + sig
+    assert read_checkpoint(out / "checkpoint.npz").step == 45
+    stopped = json.loads((out / "summary.json").read_text())
+    assert stopped["status"] == "segment" and stopped["steps"] == 45
+    assert stopped["interrupted_by"] == signal.Signals(sig).name
+
+    summary = run(make_cell(), _calc(), MDSettings(**kw), out, resume="auto", **QUIET)
+    assert summary["status"] == "completed" and summary["steps"] == 60
+    assert "resuming at step 45" in (out / "md.log").read_text()
+    straight = tmp_path / "straight"
+    run(make_cell(), _calc(), MDSettings(**kw), straight, **QUIET)
+    _same_outputs(out, straight)
 
 
 def test_leftover_temporaries_are_removed_on_the_next_start(folder):

@@ -16,10 +16,12 @@ ends), ``checkpoint.npz``, ``md.log`` and the files being written (``work/``);
 session early (status ``"segment"``).
 
 Modules: ``settings`` (:class:`MDSettings`), ``schedule`` (membership updates
-and charge solves per step), ``driver`` (integration, guards, start and
-resume), ``record`` (the run folder's files), ``summary`` (``summary.json``),
-``identity`` (what a resume must match), ``lock`` (one writer per folder),
-``output``, ``checkpoint``, ``guards``, ``walls``; ``commands`` is the CLI.
+and charge solves per step), ``driver`` (integration, guards, sessions),
+``start`` (relaxation, step 0, checkpoint or fresh start), ``interrupt``
+(SIGTERM/SIGINT), ``record`` (the run folder's files), ``summary``
+(``summary.json``), ``identity`` (what a resume must match), ``lock`` (one
+writer per folder), ``output``, ``checkpoint``, ``guards``, ``walls``. The
+``constpot md`` command is :mod:`constpot.cli.md`.
 """
 
 from .checkpoint import Checkpoint, read_checkpoint, write_checkpoint

@@ -7,8 +7,10 @@ from it is bit-identical to one that never stopped (CPU, float64):
 - the forces (eV/Å, constraints applied) at those positions, which the next
   velocity half-kick uses, so resuming costs no extra force evaluation and does
   not depend on how a fresh charge solve would converge;
-- the charges the next solve is warm-started from (e) — or reuses, when the
-  charges are solved only every n steps;
+- the charges of the last solve (e), which the next evaluation reuses when the
+  charges are solved only every n steps, and the charges of the solves before
+  it from which the next solve's start is predicted (the calculator's
+  :class:`~constpot.potential.predictor.ChargePredictor` history);
 - the electrode labels in use and those of step 0 (for the run summary);
 - the state of the thermostat's random-number generator;
 - the step, the elapsed wall time, and the settings;
@@ -52,7 +54,7 @@ class Checkpoint:
     positions, momenta, forces : (n_atoms, 3) ndarray
         Å, amu·Å/(ASE time), eV/Å.
     guess : (n_atoms,) ndarray or None, e
-        Charges of the last solve (the warm start of the next one).
+        Charges of the last solve.
     electrode, initial_electrode : (n_atoms,) int ndarray
         Current electrode labels and those at step 0.
     rng_state : dict
@@ -76,6 +78,12 @@ class Checkpoint:
         the last frame, ``last_frame_step`` (ints).
     resumable : bool
         False for the starting state of a run a guard stopped at step 0.
+    predictor : dict or None
+        :meth:`ChargePredictor.state
+        <constpot.potential.predictor.ChargePredictor.state>`: ``charges``
+        ((m, n_atoms) ndarray, e, oldest first) and ``key`` (str). None in
+        checkpoints written before it was stored (a resume then predicts from
+        ``guess`` alone).
     """
 
     step: int
@@ -93,6 +101,7 @@ class Checkpoint:
     identity: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
     resumable: bool = True
+    predictor: dict | None = None
 
 
 def write_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
@@ -117,6 +126,11 @@ def write_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
         "outputs": np.array(json.dumps(ckpt.outputs)),
         "resumable": np.array(bool(ckpt.resumable)),
     }
+    if ckpt.predictor is not None:
+        arrays["predictor_charges"] = np.asarray(
+            ckpt.predictor["charges"], dtype=float
+        ).reshape(-1, n)
+        arrays["predictor_key"] = np.array(str(ckpt.predictor["key"]))
     if arrays["momenta"].shape != (n, 3):
         raise ValueError(f"checkpoint momenta must have shape ({n}, 3)")
     path = Path(path)
@@ -154,6 +168,12 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         )
     forces = d["forces"] if d["forces"].size else None
     guess = d["guess"] if d["guess"].size else None
+    predictor = None
+    if "predictor_charges" in d:
+        predictor = {
+            "charges": d["predictor_charges"],
+            "key": str(d["predictor_key"]),
+        }
     return Checkpoint(
         step=int(d["step"]),
         positions=d["positions"],
@@ -170,4 +190,5 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         identity=json.loads(str(d["identity"])),
         outputs=json.loads(str(d["outputs"])),
         resumable=bool(d["resumable"]),
+        predictor=predictor,
     )

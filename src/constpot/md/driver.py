@@ -13,10 +13,12 @@ charges minimise the grand energy (docs/design.md §4)
 
 The calculator is the atoms' calculator and owns each step's physics
 (membership, charges, forces, timings). The driver configures it only through
-``calc.set(...)``: the potentials and total charge of the settings, then, before
-every step, the :class:`~constpot.md.schedule.Schedule`'s membership update and
-charge solve (or evaluation at held charges). It integrates, guards, writes
-and checkpoints.
+``calc.set(...)``: the potentials, total charge and charge predictor of the
+settings, then, before every step, the :class:`~constpot.md.schedule.Schedule`'s
+membership update and charge solve (or evaluation at held charges). It
+integrates, guards, writes and checkpoints. Each solve starts where the
+calculator's :class:`~constpot.potential.predictor.ChargePredictor` predicts
+from the solves of the previous steps and converges to the solver's tolerance.
 
 Modes
 -----
@@ -50,21 +52,18 @@ keeps the membership of step 0 (the calculator's ``electrode_labels``, the
 structure's ``electrode`` array, or the rule applied once). Charges every n
 steps (``qeq_every``): see :mod:`constpot.md.schedule`.
 
-Sessions: start, resume, segments
----------------------------------
-A run may take several sessions (processes). ``resume=False`` starts afresh;
-``resume=True`` continues from the folder's checkpoint and refuses when there
-is none or it does not fit; ``resume="auto"`` continues when a checkpoint fits
-and starts afresh otherwise (what a workflow passes: a job killed by a signal,
-an OOM or a wall-time limit continues where its last checkpoint left it). A
-checkpoint fits when it was written by this run: the same model files, starting
-structure and physics (:mod:`constpot.md.identity`), and the trajectory and
-thermo table hold everything it recorded; frames and rows written after it are
-cut off, so that a resumed run is bit-identical to one that never stopped
-(CPU, float64). ``n_steps`` may grow between sessions (the run continues);
-below the checkpoint's step is refused. ``until_step`` / ``segment_steps`` end
-a session early at a step, with a checkpoint and a summary of status
-``"segment"``; the next session resumes.
+Sessions
+--------
+A run may take several sessions (processes): :mod:`constpot.md.start` starts
+each, afresh or from the folder's checkpoint (``resume``), and
+``until_step`` / ``segment_steps`` end one early. SIGTERM (a batch system's
+wall-time kill) or SIGINT ends a session after the step in progress, with
+that step's checkpoint (:mod:`constpot.md.interrupt`,
+:class:`~constpot.errors.Interrupted`).
+
+(The module runs a little over 600 lines: one class whose step loop, guards
+and finish share the session's state; the start of a session is already
+:mod:`constpot.md.start`'s.)
 
 Before anything in the folder changes, the inputs are validated and the folder
 is locked (:mod:`constpot.md.lock`: a second writer is refused); a fresh start
@@ -87,8 +86,8 @@ Example
 
 from __future__ import annotations
 
-import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -98,21 +97,22 @@ import numpy as np
 from ase import Atoms, units
 from ase.constraints import FixAtoms
 from ase.md.langevin import Langevin
-from ase.md.velocitydistribution import thermalize_momenta
 from ase.md.verlet import VelocityVerlet
-from ase.optimize import FIRE
 
+from ..errors import Interrupted
 from ..io import frozen_mask
-from ..keys import FROZEN
+from ..keys import FROZEN, WALL_LOWER_A, WALL_UPPER_A
 from ..potential import HybridCalculator
 from ..qeq.errors import ConvergenceError
-from .checkpoint import Checkpoint, read_checkpoint
+from .checkpoint import Checkpoint
 from .guards import MDGuardError, check_forces, check_geometry, check_temperature
 from .identity import RunIdentity
+from .interrupt import StopOnSignal
 from .lock import RunLock
 from .output import read_thermo
-from .record import CHECKPOINT_FILE, SUMMARY_FILE, THERMO_FILE, RunRecord, Snapshot
+from .record import SUMMARY_FILE, THERMO_FILE, RunRecord, Snapshot
 from .settings import MDSettings, MDSetupError
+from .start import SessionStart
 from .summary import describe, hms, summarise, write_summary
 from .walls import HarmonicWalls, wall_indices
 
@@ -123,7 +123,7 @@ __all__ = ["RESUME_MODES", "ConstantPotentialMD", "run"]
 RESUME_MODES = (False, True, "auto")
 
 
-class ConstantPotentialMD:
+class ConstantPotentialMD(SessionStart):
     """One constant-potential (or constant-charge) MD run.
 
     Parameters
@@ -302,15 +302,15 @@ class ConstantPotentialMD:
         if s.walls == "none":
             return None
         info = self.atoms.info
-        if "wall_lower_A" not in info or "wall_upper_A" not in info:
+        if WALL_LOWER_A not in info or WALL_UPPER_A not in info:
             raise MDSetupError(
-                f"walls={s.walls!r} need info 'wall_lower_A' and "
-                "'wall_upper_A' (written by constpot build); use walls='none'"
+                f"walls={s.walls!r} need info {WALL_LOWER_A!r} and "
+                f"{WALL_UPPER_A!r} (written by constpot build); use walls='none'"
             )
         return HarmonicWalls(
             wall_indices(self.atoms, s.walls),
-            info["wall_lower_A"],
-            info["wall_upper_A"],
+            info[WALL_LOWER_A],
+            info[WALL_UPPER_A],
             s.wall_spring_eV_A2,
         )
 
@@ -373,160 +373,8 @@ class ConstantPotentialMD:
             labels=self.labels.copy(),
             rng_state=self.rng.bit_generator.state,
             last=self.last,
+            predictor=self.calc.predictor.state(),
         )
-
-    # ---------------------------------------------------------------- start
-    def _start_fresh(self) -> np.ndarray:
-        """Step 0 of a new run; the folder is taken over only once it passed.
-
-        Returns the forces at step 0. A guard that stops step 0 leaves an
-        earlier run in the folder as it was; in an empty folder it leaves the
-        starting state (a checkpoint that cannot be resumed) for inspection.
-        """
-        s = self.settings
-        atoms = self.atoms
-        record = self.record
-        if s.initial_velocities:
-            thermalize_momenta(atoms, s.temperature_K, rng=self.rng)
-        self.step = 0
-        self._configure(0)
-        forces = None
-        try:
-            self._check_geometry(0)
-            if s.relax_steps:
-                self._relax()
-            forces = self._evaluate(0)
-            record.initial_labels = self.labels.copy()
-            state = self._snapshot(forces)
-            self._guard(state, forces)
-        except MDGuardError as err:
-            self._stopped_at_start(err, forces)
-            raise
-        record.open_fresh()
-        record.write(state, force_frame=True, force_ckpt=True)
-        return forces
-
-    def _stopped_at_start(self, err: MDGuardError, forces) -> None:
-        record = self.record
-        if record.has_run():
-            record.log(
-                f"guard: {err}; nothing written, the earlier run in "
-                f"{record.outdir} is left as it was"
-            )
-            return
-        if self.labels is None:
-            self.labels = self.calc.membership(self.atoms)
-        if record.initial_labels is None:
-            record.initial_labels = self.labels.copy()
-        record.open_fresh()
-        record.checkpoint(self._snapshot(forces), resumable=False)
-        record.log(f"guard: {err}; checkpoint of step 0 written")
-
-    def _relax(self) -> None:
-        """FIRE on Ω + E_short at the starting membership (fresh runs only)."""
-        s = self.settings
-        start = time.perf_counter()
-        labels = self.calc.membership(self.atoms)
-        self.calc.set(electrodes="static", electrode_labels=labels, fixed_charges=None)
-        energy0 = self.atoms.get_potential_energy(force_consistent=True)
-        # FIRE would carry a NaN force into the positions: stop here instead
-        check_forces(self.atoms, 0, energy0, self.atoms.get_forces(), math.inf)
-        opt = FIRE(self.atoms, logfile=None)
-        converged = opt.run(fmax=s.relax_fmax_eV_A, steps=s.relax_steps)
-        fmax = float(np.linalg.norm(self.atoms.get_forces(), axis=1).max())
-        energy1 = self.atoms.get_potential_energy(force_consistent=True)
-        self.record.log(
-            f"relaxed: {opt.nsteps} FIRE steps "
-            f"({'converged' if converged else 'not converged'} to "
-            f"{s.relax_fmax_eV_A} eV/Å), max force {fmax:.3f} eV/Å, "
-            f"Ω + E_short {energy0:.4f} -> {energy1:.4f} eV "
-            f"in {time.perf_counter() - start:.1f} s"
-        )
-
-    def _resume_problem(self, ckpt: Checkpoint) -> str | None:
-        """Why this run cannot continue from ``ckpt`` (None: it can)."""
-        if not ckpt.resumable:
-            return (
-                "its checkpoint is the starting state of a run a guard stopped "
-                "at step 0 (nothing to continue)"
-            )
-        if not np.array_equal(ckpt.numbers, self.atoms.numbers):
-            return (
-                "the checkpoint's atoms do not match the structure (different "
-                "elements or order)"
-            )
-        try:
-            saved = RunIdentity.fromdict(ckpt.identity)
-        except (KeyError, TypeError, ValueError):
-            return "the checkpoint records no run identity"
-        problem = self.identity.mismatch(saved)
-        if problem is not None:
-            return problem
-        return self.record.check_outputs(ckpt)
-
-    def _plan(self) -> Checkpoint | None:
-        """The checkpoint to continue from, or None for a fresh start.
-
-        Raises
-        ------
-        MDSetupError
-            ``resume=True`` and no fitting checkpoint; or a fitting checkpoint
-            past ``n_steps`` (either mode).
-        """
-        if self.resume is False:
-            return None
-        record = self.record
-        path = record.path(CHECKPOINT_FILE)
-        try:
-            ckpt = read_checkpoint(path)
-        except FileNotFoundError:
-            problem = f"no checkpoint {path}"
-        except ValueError as err:
-            problem = str(err)
-        else:
-            problem = self._resume_problem(ckpt)
-        if problem is not None:
-            if self.resume is True:
-                raise MDSetupError(f"cannot resume {record.outdir}: {problem}")
-            record.log(f"resume auto: {problem}; starting a fresh run")
-            return None
-        if ckpt.step > self.settings.n_steps:
-            raise MDSetupError(
-                f"cannot resume {record.outdir}: its checkpoint is at step "
-                f"{ckpt.step}, past n_steps {self.settings.n_steps} (raise "
-                "n_steps, or remove the run folder to start afresh)"
-            )
-        return ckpt
-
-    def _start_resume(self, ckpt: Checkpoint) -> np.ndarray:
-        self.record.open_resume(ckpt)  # files cut back to the checkpoint's step
-        self.atoms.set_positions(ckpt.positions, apply_constraint=False)
-        self.atoms.set_momenta(ckpt.momenta, apply_constraint=False)
-        self.rng.bit_generator.state = ckpt.rng_state
-        guess = None if ckpt.guess is None else ckpt.guess.copy()
-        self.calc.guess = guess
-        self.solved_charges = None if guess is None else guess.copy()
-        self.labels = ckpt.electrode.copy()
-        self.step = ckpt.step
-        if ckpt.forces is None:
-            return self._evaluate(self.step)
-        # Restore the evaluation the checkpoint was written after.
-        self.last = {
-            **ckpt.results,
-            "charges": guess,
-            "electrode": self.labels.copy(),
-            "solved": True,
-        }
-        return ckpt.forces.copy()
-
-    def _target(self) -> int:
-        """The step this session ends at."""
-        target = self.settings.n_steps
-        if self.until_step is not None:
-            target = min(target, int(self.until_step))
-        if self.segment_steps is not None:
-            target = min(target, self.step + int(self.segment_steps))
-        return max(target, self.step)
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict:
@@ -560,22 +408,9 @@ class ConstantPotentialMD:
             self._log_start(ckpt)
             return self._session(ckpt)
 
-    def _log_start(self, ckpt: Checkpoint | None) -> None:
-        s = self.settings
-        n_walled = 0 if self.walls is None else self.walls.index.size
-        start = "fresh start" if ckpt is None else f"resuming at step {ckpt.step}"
-        self.record.log(
-            f"constpot md: {start}; {len(self.atoms)} atoms, mode {s.mode}, "
-            f"potentials (anode, counter) {s.potentials} V, {s.ensemble} "
-            f"{s.temperature_K} K, dt {s.timestep_fs} fs, {s.n_steps} steps, "
-            f"electrodes {s.electrodes}/{s.electrode_every}, qeq every "
-            f"{s.qeq_every}, walls {s.walls} ({n_walled} atoms), "
-            f"frozen {int(self.frozen.sum())}"
-        )
-
     def _session(self, ckpt: Checkpoint | None) -> dict:
         record = self.record
-        stopped = None
+        stopped = interrupted = None
         try:
             if ckpt is None:
                 forces = self._start_fresh()
@@ -584,8 +419,15 @@ class ConstantPotentialMD:
             self._loop(forces)
         except MDGuardError as err:
             stopped = err
+        except Interrupted as err:
+            interrupted = err
         finally:
             record.close()
+        if interrupted is not None:
+            # Like a segment's end (checkpoint of this step, files published),
+            # then the error: the session did not reach its target.
+            self._finish(interrupted=interrupted)
+            raise interrupted
         if stopped is not None and not record.taken:
             raise stopped  # nothing of this run written: the folder is as it was
         if stopped is not None:
@@ -645,43 +487,59 @@ class ConstantPotentialMD:
         t_loop = time.perf_counter()
         first = self.step
         target = self._target()
-        try:
-            while self.step < target:
-                start, timed = time.perf_counter(), self._timed()
-                try:
-                    forces = self._advance(forces)
-                    state = self._snapshot(forces)
-                    self._guard(state, forces)
-                except (MDGuardError, ConvergenceError) as err:
-                    self._stop(good, err)
-                spent = time.perf_counter() - start
-                self.timings["integrator"] += spent - (self._timed() - timed)
-                last = self.step == s.n_steps
-                end = self.step == target
-                # A segment's end gets a checkpoint but no extra frame or row:
-                # the files stay those of a run that never stopped.
-                row = self.record.write(state, force_frame=last, force_ckpt=end)
-                good = state
+        with StopOnSignal() as stop:
+            try:
+                while self.step < target:
+                    if stop.signum is not None:
+                        self._interrupt(stop, good)
+                    start, timed = time.perf_counter(), self._timed()
+                    try:
+                        forces = self._advance(forces)
+                        state = self._snapshot(forces)
+                        self._guard(state, forces)
+                    except (MDGuardError, ConvergenceError) as err:
+                        self._stop(good, err)
+                    spent = time.perf_counter() - start
+                    self.timings["integrator"] += spent - (self._timed() - timed)
+                    last = self.step == s.n_steps
+                    end = self.step == target or stop.signum is not None
+                    # A segment's end gets a checkpoint but no extra frame or row:
+                    # the files stay those of a run that never stopped.
+                    row = self.record.write(state, force_frame=last, force_ckpt=end)
+                    good = state
+                    if bar is not None:
+                        bar.update(1)
+                    if self.step % s.log_every == 0 or end:
+                        rate = (self.step - first) / (time.perf_counter() - t_loop)
+                        self._log_step(row, rate)
+                    if self.callback is not None:
+                        self.callback(self, self.step)
+            finally:
                 if bar is not None:
-                    bar.update(1)
-                if self.step % s.log_every == 0 or end:
-                    done = self.step - first
-                    rate = done / max(time.perf_counter() - t_loop, 1e-9)
-                    eta = (s.n_steps - self.step) / max(rate, 1e-9)
-                    self.record.log(
-                        f"step {self.step}/{s.n_steps} "
-                        f"t {row['time_fs'] / 1000:.3f} ps "
-                        f"T {row['temperature_K']:.1f} K "
-                        f"H {row['conserved_eV']:.4f} eV "
-                        f"anode {row['anode_charge_e']:+.4f} e "
-                        f"CG {row['cg_iterations']} | {rate:.2f} steps/s "
-                        f"ETA {hms(eta)}"
-                    )
-                if self.callback is not None:
-                    self.callback(self, self.step)
-        finally:
-            if bar is not None:
-                bar.close()
+                    bar.close()
+
+    def _interrupt(self, stop: StopOnSignal, good: Snapshot):
+        """End the session at the last completed step: its checkpoint (unless
+        written with the step), then :class:`~constpot.errors.Interrupted`."""
+        if self.record.last_ckpt_step != good.step:
+            self.record.checkpoint(good)
+        text = (
+            f"{stop.name} received: stopped after step {good.step} of "
+            f"{self.settings.n_steps}, its checkpoint written; resume to continue"
+        )
+        self.record.log(text)
+        raise Interrupted(text, stop.signum, good.step)
+
+    def _log_step(self, row: dict, rate: float) -> None:
+        """The progress line of a step: time, T, H, anode charge, CG, rate, ETA."""
+        s = self.settings
+        eta = (s.n_steps - self.step) / max(rate, 1e-9)
+        self.record.log(
+            f"step {self.step}/{s.n_steps} t {row['time_fs'] / 1000:.3f} ps "
+            f"T {row['temperature_K']:.1f} K H {row['conserved_eV']:.4f} eV "
+            f"anode {row['anode_charge_e']:+.4f} e CG {row['cg_iterations']} | "
+            f"{rate:.2f} steps/s ETA {hms(eta)}"
+        )
 
     def _stop(self, good: Snapshot, err: Exception):
         """Write the last good frame and checkpoint, then raise MDGuardError."""
@@ -703,9 +561,14 @@ class ConstantPotentialMD:
         raise MDGuardError(text, guard.step, guard.reason, guard.atoms) from err
 
     # --------------------------------------------------------------- summary
-    def _finish(self, stopped: MDGuardError | None = None) -> dict:
+    def _finish(
+        self,
+        stopped: MDGuardError | None = None,
+        interrupted: Interrupted | None = None,
+    ) -> dict:
         """Publish the outputs and write the summary (completed, segment or
-        stopped); returns it."""
+        stopped; an interrupted session is a segment that names its signal);
+        returns it."""
         record = self.record
         thermo_path = record.work(THERMO_FILE)
         summary = summarise(
@@ -724,6 +587,8 @@ class ConstantPotentialMD:
             identity=self.identity,
             metadata=self.metadata,
         )
+        if interrupted is not None:
+            summary["interrupted_by"] = signal.Signals(interrupted.signum).name
         record.publish()
         write_summary(record.path(SUMMARY_FILE), summary)
         if "time_ps" in summary:  # something ran

@@ -210,14 +210,19 @@ def calculator_physics(calc) -> dict:
 
     :meth:`HybridCalculator.todict` less the device, the QEq ``source`` label
     and what the MD settings set (potentials, total charge, the step's
-    electrode mode), with each short-range calculator as its class name and
-    its own ``todict()`` (ASE parameters; a NequIP calculator has none: the
-    model file's hash stands for it).
+    electrode mode, the charge predictor), with each short-range calculator
+    as its class name and its own ``todict()`` (ASE parameters; a NequIP
+    calculator has none: the model file's hash stands for it).
     """
     out = _plain(calc.todict())
-    for key in ("electrodes", "anode_potential_V", "counter_potential_V"):
+    for key in (
+        "electrodes",
+        "anode_potential_V",
+        "counter_potential_V",
+        "total_charge",
+        "charge_predictor",
+    ):
         out.pop(key, None)
-    out.pop("total_charge", None)
     if isinstance(out.get("solver"), dict):
         out["solver"].pop("device", None)
     if isinstance(out.get("qeq"), dict):

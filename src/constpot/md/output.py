@@ -30,7 +30,7 @@ import numpy as np
 from ase import Atoms
 from ase.io import write
 
-from ..keys import CHARGES, ELECTRODE, FROZEN, MOL_ID, MOLECULE, REGION
+from ..keys import CHARGES, ELECTRODE, FROZEN, MOL_ID, MOLECULE, REGION, STEP
 
 __all__ = [
     "THERMO_COLUMNS",
@@ -60,7 +60,7 @@ THERMO_COLUMNS = (
 #: Builder arrays carried into every frame.
 CARRIED_ARRAYS = (REGION, MOL_ID, MOLECULE, FROZEN)
 
-_STEP = re.compile(rb"(?:^|\s)step=(\d+)(?:\s|$)")
+_STEP = re.compile(rf"(?:^|\s){STEP}=(\d+)(?:\s|$)".encode())
 
 
 def frame_atoms(

@@ -54,6 +54,7 @@ import numpy as np
 from ase import Atoms, units
 
 from ..io import atomic_leftovers, atomic_path
+from ..keys import CHECKPOINT_FILE, SUMMARY_FILE, THERMO_FILE, TRAJ_FILE
 from .checkpoint import Checkpoint, write_checkpoint
 from .output import ThermoWriter, TrajectoryWriter, frame_atoms
 from .settings import MDSettings
@@ -71,10 +72,8 @@ __all__ = [
 ]
 
 #: File names inside a run folder.
-TRAJ_FILE = "traj.extxyz"
-THERMO_FILE = "thermo.csv"
-CHECKPOINT_FILE = "checkpoint.npz"
-SUMMARY_FILE = "summary.json"
+#: (traj, thermo, checkpoint, summary: :mod:`constpot.keys`, which the
+#: workflow and the analysis read them by).
 LOG_FILE = "md.log"
 #: Subfolder of the trajectory and thermo table being written.
 WORK_DIR = "work"
@@ -104,7 +103,7 @@ class Snapshot:
     forces : (n_atoms, 3) ndarray or None, eV/Å
         Constraints applied (the next half-kick's).
     guess : (n_atoms,) ndarray or None, e
-        The calculator's warm start.
+        Charges of the calculator's last solve.
     labels : (n_atoms,) int ndarray
         Electrode labels of the step.
     rng_state : dict
@@ -113,6 +112,9 @@ class Snapshot:
         The step's evaluation: ``energy``, ``free_energy`` (eV), ``charges``
         (e), ``anode_charge_e``, ``counter_charge_e``, ``cg_iterations``,
         ``solved``.
+    predictor : dict or None
+        The calculator's charge-predictor history
+        (:meth:`~constpot.potential.predictor.ChargePredictor.state`).
     """
 
     step: int
@@ -123,6 +125,7 @@ class Snapshot:
     labels: np.ndarray
     rng_state: dict
     last: dict
+    predictor: dict | None = None
 
 
 class RunRecord:
@@ -434,6 +437,7 @@ class RunRecord:
                     "last_frame_step": self.last_frame_step,
                 },
                 resumable=resumable,
+                predictor=snap.predictor,
             ),
         )
         self.last_ckpt_step = snap.step

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import SetupError
+from ..potential.predictor import ChargePredictor
+from ..runs import MODES, potential_label
 from .guards import GuardLimits
 from .schedule import Schedule
 from .walls import WALL_ATOMS
@@ -37,8 +39,6 @@ __all__ = [
     "potential_label",
 ]
 
-#: Control modes: constant potential, constant charge.
-MODES = ("constp", "constq")
 
 #: Settings that may differ between a run and its resumption: the run length
 #: (a longer run continues; a shorter one than the checkpoint is refused), the
@@ -61,27 +61,6 @@ RESUMABLE = frozenset(
 
 class MDSetupError(SetupError):
     """The run cannot start: bad settings, structure, checkpoint or run folder."""
-
-
-def potential_label(mode: str, anode_potential_V: float | None) -> str:
-    """Run-name part for the applied anode potential: ``"-6.0V"`` or ``"none"``.
-
-    The number is Python's shortest float repr (``-6.0V``, ``-2.25V``; never
-    ``-0.0V``), the same as the workflow's ``md_potential_label``.
-
-    Parameters
-    ----------
-    mode : {"constp", "constq"}
-    anode_potential_V : float or None, V
-
-    Examples
-    --------
-    >>> potential_label("constp", -6), potential_label("constq", None)
-    ('-6.0V', 'none')
-    """
-    if mode == "constq":
-        return "none"
-    return f"{float(anode_potential_V) + 0.0}V"
 
 
 @dataclass
@@ -120,6 +99,13 @@ class MDSettings:
     qeq_every : int
         Steps between charge solves (1: every step; see
         :mod:`constpot.md.schedule`).
+    charge_predictor : dict
+        ``{"method": ..., "order": k}``: where each solve's CG starts, predicted
+        from the charges of earlier solves
+        (:class:`~constpot.potential.predictor.ChargePredictor`: ``"aspc"``,
+        ``"polynomial"``, ``"previous"``, ``"none"``). Numerics, not physics:
+        every solve converges to the solver's tolerance; but part of the run's
+        identity, so that a resumed run is bit-identical.
     traj_every, thermo_every, checkpoint_every, log_every : int
         Output intervals in steps.
     walls : {"molecules", "electrolyte", "none"}
@@ -158,6 +144,9 @@ class MDSettings:
     electrodes: str = "metallic"
     electrode_every: int = 10
     qeq_every: int = 1
+    charge_predictor: dict = field(
+        default_factory=lambda: {"method": "aspc", "order": 2}
+    )
     traj_every: int = 10
     thermo_every: int = 1
     checkpoint_every: int = 100
@@ -193,14 +182,18 @@ class MDSettings:
         return (float(self.anode_potential_V), float(self.counter_potential_V))
 
     def calculator_parameters(self) -> dict:
-        """The run's potentials and total charge as HybridCalculator parameters."""
-        if self.mode == "constq":
-            return {"anode_potential_V": None, "total_charge": self.total_charge_e}
-        return {
+        """The run's potentials, total charge and charge predictor as
+        HybridCalculator parameters."""
+        params = {
             "anode_potential_V": self.anode_potential_V,
             "counter_potential_V": self.counter_potential_V,
             "total_charge": self.total_charge_e,
+            "charge_predictor": dict(self.charge_predictor),
         }
+        if self.mode == "constq":
+            params["anode_potential_V"] = None
+            del params["counter_potential_V"]
+        return params
 
     def todict(self) -> dict:
         return dataclasses.asdict(self)
@@ -253,6 +246,10 @@ def _validate(s: MDSettings) -> None:
     need(s.ensemble in ("nvt", "nve"), "ensemble", "'nvt' or 'nve'")
     need(s.electrodes in ("metallic", "static"), "electrodes", "metallic|static")
     need(s.walls in WALL_ATOMS, "walls", f"one of {WALL_ATOMS}")
+    try:
+        s.charge_predictor = ChargePredictor.from_config(s.charge_predictor).todict()
+    except (TypeError, ValueError) as err:
+        raise MDSetupError(f"MD setting {err}") from None
     if s.mode == "constp":
         need(
             s.anode_potential_V is not None

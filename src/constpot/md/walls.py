@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 
-from ..keys import MOLECULE, REGION
+from ..keys import ELECTROLYTE_REGION, MOLECULE, REGION
 
 __all__ = ["WALL_ATOMS", "HarmonicWalls", "wall_indices"]
 
@@ -65,7 +65,7 @@ def wall_indices(atoms: Atoms, which: str = "molecules") -> np.ndarray:
             f"walls={which!r} needs the per-atom '{REGION}' array of a built "
             "interface (constpot build); use walls='none' for other structures"
         )
-    mask = atoms.arrays[REGION] == "electrolyte"
+    mask = atoms.arrays[REGION] == ELECTROLYTE_REGION
     if which == "molecules":
         if MOLECULE not in atoms.arrays:
             raise ValueError(f"walls='molecules' needs the per-atom '{MOLECULE}' array")
