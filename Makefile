@@ -32,7 +32,7 @@ export OMP_NUM_THREADS
 # `constpot` console script installed in the virtualenv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv lock run test test-slurm lint bench clean
+.PHONY: venv lock run test test-fast test-slurm lint bench clean
 
 venv: $(STAMP)
 
@@ -61,6 +61,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+
+# The edit-test loop: everything but the end-to-end tests marked slow.
+test-fast: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow"
 
 test-slurm: $(STAMP)
 	bash tests/slurm/run_slurm.sh

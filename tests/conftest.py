@@ -4,6 +4,15 @@ import numpy as np
 import pytest
 import torch
 
+from constpot.build import build_interface
+
+#: The demo's fast interfaces (config/config.yaml ``systems:``, preset demo).
+#: The amorphous one runs a melt-quench and is built only where a test needs it.
+DEMO_RECIPES = {
+    "no_sei": {"seed": 1, "sei": {"phase": "none"}},
+    "crystalline": {"seed": 1, "sei": {"phase": "crystalline", "layout": "mosaic"}},
+}
+
 
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked ``cuda`` when no CUDA device is visible."""
@@ -19,3 +28,24 @@ def pytest_collection_modifyitems(config, items):
 def rng():
     """Seeded generator: every test draws the same numbers on every run."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def demo_interface():
+    """Build a demo interface once per session; each call returns a fresh copy.
+
+    ``demo_interface("no_sei", system="t")`` is the no-SEI demo interface with
+    ``atoms.info["system"] = "t"`` (the name only labels the structure).
+    """
+    cache = {}
+
+    def get(name: str, system: str | None = None):
+        if name not in cache:
+            cache[name] = build_interface(DEMO_RECIPES[name], name)
+        atoms = cache[name].copy()
+        if system is not None:
+            atoms.info["system"] = system
+        return atoms
+
+    get.recipes = DEMO_RECIPES
+    return get

@@ -8,6 +8,7 @@ another config, and the whole chain on the scaled-down .test/ config.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -276,8 +277,23 @@ def test_snakefmt_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+#: The scaled-down config of .test/ (the demo labels ~160 frames; here three
+#: per category, so that the stratified split has validation and test
+#: frames), given the way a user gives theirs.
+TEST_CONFIG = ("--configfile", ".test/config/config.yaml")
+
+
+@pytest.fixture(scope="module")
+def end_to_end(tmp_path_factory):
+    """A copy of the workflow after `snakemake --cores 2` on the .test config."""
+    tmp_path = _copy_workflow(tmp_path_factory.mktemp("e2e"))
+    proc = _snakemake(tmp_path, "--cores", "2", *TEST_CONFIG, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return tmp_path
+
+
 @pytest.mark.slow
-def test_default_workflow_end_to_end(tmp_path):
+def test_default_workflow_end_to_end(end_to_end):
     """`snakemake --cores 2` on a copy of the repo runs every stage, then the report.
 
     Scaled down: three labelled frames per category, two training epochs, 20 MD
@@ -289,16 +305,10 @@ def test_default_workflow_end_to_end(tmp_path):
     """
     from ase.io import read
 
-    _copy_workflow(tmp_path)
-    # The scaled-down config of .test/ (the demo labels ~160 frames; here
-    # three per category, so that the stratified split has validation and
-    # test frames), given the way a user gives theirs.
-    config_arg = ("--configfile", ".test/config/config.yaml")
+    tmp_path = end_to_end
     cfg = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
-    proc = _snakemake(tmp_path, "--cores", "2", *config_arg, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = _snakemake(
-        tmp_path, "--cores", "1", *config_arg, "--report", "results/report.html"
+        tmp_path, "--cores", "1", *TEST_CONFIG, "--report", "results/report.html"
     )
     assert report.returncode == 0, report.stdout[-3000:] + report.stderr[-3000:]
     assert (tmp_path / "results" / "report.html").stat().st_size > 0
@@ -387,6 +397,104 @@ def test_default_workflow_end_to_end(tmp_path):
         assert (tmp_path / "results" / name).stat().st_size > 0
     figures = sorted((tmp_path / "results" / "figures").glob("*.png"))
     assert len(figures) >= 9, figures
+
+
+def _checkpoint_step(path):
+    """Step of an MD checkpoint file, or -1 while there is none (or mid-rename)."""
+    import numpy as np
+
+    try:
+        with np.load(path) as data:
+            return int(data["step"])
+    except (OSError, KeyError, ValueError):
+        return -1
+
+
+def _wait_for_checkpoint(path, step, proc, timeout_s=600.0):
+    """Poll (10 ms) until the checkpoint at ``path`` reaches ``step``.
+
+    False if ``proc`` ended first (the run was too fast to be killed mid-way).
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _checkpoint_step(path) >= step:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _md_child(run_dir):
+    """PID of the `constpot md` process writing ``run_dir`` (from /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [w.decode(errors="replace") for w in argv]
+        if (
+            "md" in words
+            and str(run_dir) in words
+            and any(w.endswith("constpot") for w in words)
+        ):
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", ["sigint_snakemake", "sigkill_md"])
+def test_killed_md_job_resumes_to_the_same_trajectory(end_to_end, kill):
+    """Kill a workflow's MD job after its step-10 checkpoint (of 20 steps): Ctrl-C
+    to snakemake's process group, or SIGKILL of the `constpot md` child (an
+    OOM or wall-time kill). Snakemake deletes the job's declared outputs; the
+    rerun resumes from the checkpoint (md.log says so) and writes a trajectory
+    and thermo table byte-identical to the uninterrupted run's."""
+    import shutil
+    import signal
+
+    tmp_path = end_to_end
+    run = Path("results/md/crystalline/constq_none_r0")
+    folder = tmp_path / run
+    reference = {n: (folder / n).read_bytes() for n in ("traj.extxyz", "thermo.csv")}
+    shutil.rmtree(folder)
+    target = str(run / "summary.json")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.Popen(
+        [str(BIN / "snakemake"), "--cores", "1", *TEST_CONFIG, target],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        reached = _wait_for_checkpoint(folder / "checkpoint.npz", 10, proc)
+        assert reached, "the run ended before its step-10 checkpoint could be seen"
+        if kill == "sigint_snakemake":
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        else:
+            child = _md_child(folder)
+            assert child is not None, "constpot md child not found"
+            os.kill(child, signal.SIGKILL)
+        proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Killed before the end: the job failed and its outputs are gone.
+    assert proc.returncode != 0
+    assert not (folder / "summary.json").exists()
+    rerun = _snakemake(
+        tmp_path, "--cores", "1", *TEST_CONFIG, "--rerun-incomplete", target
+    )
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    resumed = re.findall(r"resuming at step (\d+)", (folder / "md.log").read_text())
+    assert resumed and 10 <= int(resumed[-1]) < 20, resumed
+    for name, data in reference.items():
+        assert (folder / name).read_bytes() == data, name
 
 
 @pytest.mark.slow
