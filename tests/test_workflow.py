@@ -426,7 +426,7 @@ def _wait_for_checkpoint(path, step, proc, timeout_s=600.0):
 
 
 def _md_child(run_dir):
-    """PID of the `constpot md` process writing ``run_dir`` (from /proc)."""
+    """PID of the `constpot md` process with ``--outdir run_dir`` (from /proc)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -444,9 +444,35 @@ def _md_child(run_dir):
     return None
 
 
+#: The MD run of the end-to-end workflow that the kill tests interrupt.
+KILLED_RUN = Path("results/md/crystalline/constq_none_r0")
+#: The .test models (two epochs) heat a run past the temperature guard within
+#: two 1-fs steps; the kill tests need all 20 steps: 0.05-fs steps, a wide
+#: guard and a 20-step start.
+KILL_CONFIG = (
+    "--config",
+    "md={timestep_fs: 0.05, equilibrate_ps: 0.001, "
+    "guards: {max_temperature_factor: 1000.0}}",
+)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_md(end_to_end):
+    """Trajectory and thermo table of KILLED_RUN run through without a kill."""
+    target = str(KILLED_RUN / "summary.json")
+    proc = _snakemake(end_to_end, target, "--cores", "1", *TEST_CONFIG, *KILL_CONFIG)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    folder = end_to_end / KILLED_RUN
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["steps"] == 20
+    return {n: (folder / n).read_bytes() for n in ("traj.extxyz", "thermo.csv")}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kill", ["sigint_snakemake", "sigkill_md"])
-def test_killed_md_job_resumes_to_the_same_trajectory(end_to_end, kill):
+def test_killed_md_job_resumes_to_the_same_trajectory(
+    end_to_end, uninterrupted_md, kill
+):
     """Kill a workflow's MD job after its step-10 checkpoint (of 20 steps): Ctrl-C
     to snakemake's process group, or SIGKILL of the `constpot md` child (an
     OOM or wall-time kill). Snakemake deletes the job's declared outputs; the
@@ -456,14 +482,14 @@ def test_killed_md_job_resumes_to_the_same_trajectory(end_to_end, kill):
     import signal
 
     tmp_path = end_to_end
-    run = Path("results/md/crystalline/constq_none_r0")
-    folder = tmp_path / run
-    reference = {n: (folder / n).read_bytes() for n in ("traj.extxyz", "thermo.csv")}
+    folder = tmp_path / KILLED_RUN
+    reference = uninterrupted_md
     shutil.rmtree(folder)
-    target = str(run / "summary.json")
+    # the target first: --configfile takes every word up to the next option
+    target = str(KILLED_RUN / "summary.json")
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     proc = subprocess.Popen(
-        [str(BIN / "snakemake"), "--cores", "1", *TEST_CONFIG, target],
+        [str(BIN / "snakemake"), target, "--cores", "1", *TEST_CONFIG, *KILL_CONFIG],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -476,7 +502,7 @@ def test_killed_md_job_resumes_to_the_same_trajectory(end_to_end, kill):
         if kill == "sigint_snakemake":
             os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         else:
-            child = _md_child(folder)
+            child = _md_child(KILLED_RUN)  # as the rule passes it: relative
             assert child is not None, "constpot md child not found"
             os.kill(child, signal.SIGKILL)
         proc.wait(timeout=300)
@@ -484,12 +510,20 @@ def test_killed_md_job_resumes_to_the_same_trajectory(end_to_end, kill):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    # Killed before the end: the job failed and its outputs are gone.
     assert proc.returncode != 0
-    assert not (folder / "summary.json").exists()
+    summary = folder / "summary.json"
+    if kill == "sigint_snakemake":
+        # constpot md ended after the step in progress with its checkpoint;
+        # snakemake keeps the outputs, marked incomplete
+        stopped = json.loads(summary.read_text())
+        assert stopped["status"] == "segment" and stopped["steps"] < 20
+        assert stopped["interrupted_by"] == "SIGINT"
+    else:  # the job failed: snakemake deleted its declared outputs
+        assert not summary.exists()
     rerun = _snakemake(
-        tmp_path, "--cores", "1", *TEST_CONFIG, "--rerun-incomplete", target
-    )
+        tmp_path, target, "--cores", "1", "--rerun-incomplete", *TEST_CONFIG,
+        *KILL_CONFIG,
+    )  # fmt: skip
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     resumed = re.findall(r"resuming at step (\d+)", (folder / "md.log").read_text())
     assert resumed and 10 <= int(resumed[-1]) < 20, resumed

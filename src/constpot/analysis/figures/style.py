@@ -11,13 +11,7 @@ viridis (:func:`psi_colours`, most negative darkest), grey
 (:data:`PHASE_COLOURS`: vermillion amorphous, blue crystalline), run labels
 and the tables' run-type helpers (:func:`first_replica`, :func:`systems_of`).
 
-Example
--------
->>> with plot_style() as plt:                                  # doctest: +SKIP
-...     fig, ax = plt.subplots(layout="constrained")
-...     ax.plot([0, 1], [0, 1], color=OKABE_ITO[0], label="a line")
-...     figure_legend(fig)
-...     save_figure(fig, "line.png")
+How to draw a figure in this look: the example of :mod:`constpot.plotstyle`.
 """
 
 from __future__ import annotations
