@@ -59,6 +59,7 @@ import numpy as np
 from ase import Atoms
 
 from ..keys import ANODE_REGION, CHARGES, COUNTER_REGION, REGION, REGIONS
+from ..qeq.params import PAPER_TABLE
 from ..units import EPSILON0_E_PER_V_A
 from ._frames import FrameAnalysis, final_window_count, info_float
 
@@ -90,8 +91,6 @@ def smearing_widths(
         An element without a width, or a negative width.
     """
     if smearing_A is None or smearing_A == "qeq":
-        from ..qeq.params import PAPER_TABLE
-
         table = {el: v[2] for el, v in PAPER_TABLE.items()}
     elif isinstance(smearing_A, Mapping):
         table = {el: float(v) for el, v in smearing_A.items()}

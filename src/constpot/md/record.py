@@ -54,7 +54,14 @@ import numpy as np
 from ase import Atoms, units
 
 from ..io import atomic_leftovers, atomic_path
-from ..keys import CHECKPOINT_FILE, SUMMARY_FILE, THERMO_FILE, TRAJ_FILE
+from ..keys import (
+    CHECKPOINT_FILE,
+    STEP,
+    SUMMARY_FILE,
+    THERMO_FILE,
+    TIME_FS,
+    TRAJ_FILE,
+)
 from .checkpoint import Checkpoint, write_checkpoint
 from .output import ThermoWriter, TrajectoryWriter, frame_atoms
 from .settings import MDSettings
@@ -359,8 +366,8 @@ class RunRecord:
         s = self.settings
         anode_v, counter_v = s.potentials
         info = {
-            "step": int(snap.step),
-            "time_fs": float(row["time_fs"]),
+            STEP: int(snap.step),
+            TIME_FS: float(row["time_fs"]),
             "temperature_K": float(row["temperature_K"]),
             "potential_energy_eV": float(row["potential_energy_eV"]),
             "grand_energy_eV": float(row["grand_energy_eV"]),

@@ -60,6 +60,10 @@ model, or null for a model without one) and a ``warnings`` list: a model
 that the opt-in ``max_minutes`` limit stopped early depends on the speed of
 the machine that trained it, so its numbers are not reproducible.
 
+(One module of ~770 lines, on purpose: it is the single definition of model
+accuracy, from the predictions through the per-frame errors to the headline;
+split, the formula and its readers would drift apart again.)
+
 Example
 -------
 >>> import pandas as pd
