@@ -158,9 +158,9 @@ def test_config_override_reaches_the_job(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     configs = _job_configs(out, "md")
-    # the demo sweep (overrides merge onto the demo): 12 runs of the paper's
-    # model and 2 of its anion_exclusion variant
-    assert len(configs) == 12 + 2
+    # the demo sweep (overrides merge onto the demo): 3 systems x (2 potentials
+    # + constq) runs of the paper's model and 2 of its anion_exclusion variant
+    assert len(configs) == 9 + 2
     for config in configs:
         assert config["md"]["n_steps"] == 7
         assert config["md"]["tol"] == 1e-7

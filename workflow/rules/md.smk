@@ -27,6 +27,9 @@ rule equilibrate:
         "results/md/{system}/start/benchmark.tsv"
     wildcard_constraints:
         system=system_regex(),
+    # Every run of a system waits for its start: run the starts first, so
+    # the runs then fill the cores evenly.
+    priority: 10
     conda:
         "../../envs/constpot.yaml"
     threads: md_config().get("threads", 1)
