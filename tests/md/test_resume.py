@@ -56,6 +56,10 @@ HERE = Path(__file__).resolve().parent
 SESSION_FILES = {"md.log", "md.lock"}
 
 
+#: The runs the kill tests interrupt at step 45: 60 steps, checkpoints every 20.
+KILLED_RUN = dict(n_steps=60, traj_every=4, checkpoint_every=20, seed=9)
+
+
 def _settings(**overrides) -> MDSettings:
     base = dict(
         mode="constp",
@@ -408,15 +412,7 @@ def test_sigkill_then_resume_auto_is_bit_identical(tmp_path):
     """A process killed (SIGKILL) at step 45, checkpoint at 40, frames and rows
     past it partly buffered: resume="auto" ends byte-identical to a straight
     run, leaves no temporary file, and thermo.csv has only \\n line ends."""
-    kw = dict(
-        mode="constp",
-        anode_potential_V=-1.0,
-        counter_potential_V=1.0,
-        n_steps=60,
-        traj_every=4,
-        checkpoint_every=20,
-        seed=9,
-    )
+    kw = _settings(**KILLED_RUN).todict()
     out, marker = tmp_path / "killed", tmp_path / "at45"
     code = _CHILD.format(here=str(HERE), marker=str(marker), settings=kw, out=str(out))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -480,15 +476,7 @@ def test_sigterm_checkpoints_the_current_step_then_resume_is_bit_identical(
     own checkpoint (45, not 40), exit status 128 + n, a summary of status
     "segment" naming the signal; resume="auto" continues from 45 and ends
     byte-identical to a straight run."""
-    kw = dict(
-        mode="constp",
-        anode_potential_V=-1.0,
-        counter_potential_V=1.0,
-        n_steps=60,
-        traj_every=4,
-        checkpoint_every=20,
-        seed=9,
-    )
+    kw = _settings(**KILLED_RUN).todict()
     out, marker, go = tmp_path / "run", tmp_path / "at45", tmp_path / "go"
     code = _SIGNALLED.format(
         here=str(HERE), marker=str(marker), go=str(go), settings=kw, out=str(out)
