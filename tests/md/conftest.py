@@ -21,6 +21,20 @@ GAP_A = 10.0  # between the inner electrode surfaces
 VACUUM_A = 40.0  # along z, > 2x the slab thickness
 
 
+#: The NVE test run on make_cell(): static electrodes at −1/+1 V, walls on
+#: the four ions, 0.5 fs steps (add n_steps and the output cadence).
+NVE_STATIC = dict(
+    mode="constp",
+    anode_potential_V=-1.0,
+    counter_potential_V=1.0,
+    ensemble="nve",
+    timestep_fs=0.5,
+    electrodes="static",
+    walls="electrolyte",
+    seed=3,
+)
+
+
 def make_cell() -> Atoms:
     """Two 4-layer bcc(100) Li slabs (16 atoms each) with Li⁺, F⁻, Li⁺, F⁻ between.
 

@@ -22,6 +22,8 @@ from ase.io import read
 from constpot.md import MDSettings, read_thermo, run
 from constpot.md.checkpoint import read_checkpoint
 
+from .conftest import NVE_STATIC
+
 QUIET = {"progress": False, "log": lambda line: None}
 
 
@@ -34,17 +36,7 @@ def test_nve_conserves_grand_energy(cell, hybrid, tmp_path):
     forces, charge transfer and the walls are all exercised.
     """
     settings = MDSettings(
-        mode="constp",
-        anode_potential_V=-1.0,
-        counter_potential_V=1.0,
-        ensemble="nve",
-        timestep_fs=0.5,
-        n_steps=500,
-        electrodes="static",
-        walls="electrolyte",
-        traj_every=100,
-        checkpoint_every=500,
-        seed=3,
+        **NVE_STATIC, n_steps=500, traj_every=100, checkpoint_every=500
     )
     run(cell, hybrid("dense"), settings, tmp_path, **QUIET)
     thermo = read_thermo(tmp_path / "thermo.csv")

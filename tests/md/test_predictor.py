@@ -30,7 +30,7 @@ from constpot.md.checkpoint import Checkpoint, write_checkpoint
 from constpot.potential import HybridCalculator
 from constpot.potential.predictor import ChargePredictor, constraint_key
 
-from .conftest import make_cell, short_range
+from .conftest import NVE_STATIC, make_cell, short_range
 
 QUIET = {"progress": False, "log": lambda line: None}
 N_ATOMS = 7
@@ -177,17 +177,10 @@ def _nve(tmp_path, predictor: str) -> tuple:
     """60 NVE steps of 0.5 fs, static electrodes at −1/+1 V, CG to 1e-8."""
     method, _, order = predictor.partition(":")
     settings = MDSettings(
-        mode="constp",
-        anode_potential_V=-1.0,
-        counter_potential_V=1.0,
-        ensemble="nve",
-        timestep_fs=0.5,
+        **NVE_STATIC,
         n_steps=60,
-        electrodes="static",
-        walls="electrolyte",
         traj_every=100,
         checkpoint_every=100,
-        seed=3,
         charge_predictor={"method": method, "order": int(order or 2)},
     )
     out = tmp_path / predictor.replace(":", "")
