@@ -19,7 +19,12 @@ predictor of order 2, ``polynomial:3`` a cubic extrapolation; see
 
 - ``nequip``: the short-range model (its own neighbour list included);
 - ``qeq``: the charge solve (Ewald/PME set-up and its real-space neighbour
-  list included) and the QEq forces;
+  list included) and the QEq forces; split below the table into its fixed
+  part per step (``set-up``: operator, preconditioner and reference norm;
+  ``forces``; the part of ``solve`` not proportional to the iterations: the
+  first and the true residual) and ``ms/it``, the cost of one CG iteration
+  (the slope of a straight-line fit of each step's ``solve`` time against its
+  CG iterations);
 - ``nlist``: the driver's neighbour searches (metallic-Li membership, the
   0.5 Å overlap guard);
 - ``io``: trajectory frames (every 10 steps), thermo rows, checkpoints
@@ -86,16 +91,40 @@ def example_cell():
     return atoms
 
 
+def _timed_calculator_class():
+    from constpot.potential import HybridCalculator
+
+    class TimedCalculator(HybridCalculator):
+        """Keeps each solving call's QEq phase times (s) and CG iterations."""
+
+        def calculate(self, *args, **kwargs):
+            super().calculate(*args, **kwargs)
+            r = self.results
+            if r["qeq_solved"]:
+                self.phases.append(
+                    (
+                        r["cg_iterations"],
+                        r["qeq_setup_seconds"],
+                        r["qeq_cg_seconds"],
+                        r["qeq_forces_seconds"],
+                    )
+                )
+
+    return TimedCalculator
+
+
 def make_calc(model, device: str, tol: float):
     from ase.calculators.lj import LennardJones
 
-    from constpot.potential import HybridCalculator
-
+    timed = _timed_calculator_class()
     options = {"slab": True, "method": "cg", "tol": tol}
     if model is not None:
-        return HybridCalculator.from_models([model], device=device, **options), "NequIP"
-    lj = LennardJones(sigma=2.0, epsilon=0.01, rc=5.0, smooth=True)
-    return HybridCalculator(lj, device=device, **options), "LJ"
+        calc, short = timed.from_models([model], device=device, **options), "NequIP"
+    else:
+        lj = LennardJones(sigma=2.0, epsilon=0.01, rc=5.0, smooth=True)
+        calc, short = timed(lj, device=device, **options), "LJ"
+    calc.phases = []
+    return calc, short
 
 
 def parse_predictor(text: str) -> dict:
@@ -138,6 +167,7 @@ def bench(
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run(atoms, calc, MDSettings(n_steps=2, **settings), Path(tmp) / "w", **quiet)
+        calc.phases = []
         start = time.perf_counter()  # a fresh run starts cold: no warm-up charges
         summary = run(
             atoms, calc, MDSettings(n_steps=steps, **settings), Path(tmp) / "r", **quiet
@@ -163,6 +193,17 @@ def bench(
         "ps": steps * dt_fs / 1000.0,
     }
     row["other"] = wall / n - row["nequip"] - row["qeq"] - row["nlist"] - row["io"]
+    its, setup, solve, forces = np.array(calc.phases[1:], dtype=float).T  # steps 1..
+    per_it, solve_fixed = np.polyfit(its, solve, 1) if np.ptp(its) else (0.0, 0.0)
+    if not np.ptp(its):
+        per_it = float(np.mean(solve / np.maximum(its, 1)))
+    row.update(
+        setup=float(np.mean(setup)),
+        forces=float(np.mean(forces)),
+        solve_fixed=float(solve_fixed),
+        fixed=float(np.mean(setup) + np.mean(forces) + solve_fixed),
+        per_it=float(per_it),
+    )
     return row
 
 
@@ -238,6 +279,16 @@ def main(argv=None) -> int:
         line += f"{r['steps_per_s']:>9.2f}{r['ns_per_day']:>8.4f}"
         line += "".join(f"{1000 * r[c]:>11.1f}" for c in cols)
         print(line + f"{r['cg']:>7.2f}")
+    print(
+        f"{'cell':<8}{'predictor':<13}{'QEq fixed ms':>13}{'set-up':>8}"
+        f"{'forces':>8}{'solve':>7}{'ms/it':>7}"
+    )
+    for r in rows:
+        print(
+            f"{r['cell']:<8}{r['predictor']:<13}{1000 * r['fixed']:>13.1f}"
+            f"{1000 * r['setup']:>8.1f}{1000 * r['forces']:>8.1f}"
+            f"{1000 * r['solve_fixed']:>7.1f}{1000 * r['per_it']:>7.2f}"
+        )
     if drifts:
         print(
             f"NVE, static electrodes, CG tol {args.tol:g}, "

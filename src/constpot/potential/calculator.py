@@ -19,7 +19,10 @@ Hellmann–Feynman argument equal −∂E/∂R at fixed q* (the constraints do n
 depend on R). ``charges`` are q* (e) and ``electrode_charges`` the totals of
 the anode and counter electrode (e). Each evaluation also reports its own cost:
 ``electrode_seconds`` (membership rule), ``qeq_seconds`` (charge solve and QEq
-forces) and ``short_seconds`` (short-range model).
+forces; of it ``qeq_setup_seconds`` for the Ewald operator and preconditioner,
+``qeq_cg_seconds`` for the iterations and the true residual,
+``qeq_forces_seconds`` for the forces) and ``short_seconds`` (short-range
+model).
 
 Settings are ASE parameters: ``calc.parameters`` holds them (see
 :attr:`HybridCalculator.default_parameters`) and ``calc.set(...)`` changes them,
@@ -500,6 +503,9 @@ class HybridCalculator(Calculator):
             qeq_solved=solved,
             electrode_seconds=t_electrode,
             qeq_seconds=t_qeq,
+            qeq_setup_seconds=res.seconds.get("setup", 0.0),
+            qeq_cg_seconds=res.seconds.get("solve", 0.0),
+            qeq_forces_seconds=res.seconds.get("forces", 0.0),
             short_seconds=t_short,
         )
         if f_dev is not None:
