@@ -323,6 +323,47 @@ def test_two_trainings_of_one_seed_are_bit_identical(toy_inputs, tmp_path):
 
 
 @pytest.mark.slow
+def test_fine_tuning_starts_from_the_checkpoints_model(toy_inputs, tmp_path):
+    """Active learning's retraining: with a vanishing learning rate, one epoch
+    fine-tuned from a checkpoint keeps the checkpoint's (EMA) weights, the
+    ones a packaged model uses (2 + 1 epochs, ~20 s on one core)."""
+    from constpot.potential.training import train_model
+
+    tpath, spath = toy_inputs
+    first = train_model(
+        tpath, spath, {**_TOY, "max_epochs": 2}, 3, tmp_path / "a", lambda s: None
+    )
+    tuned = train_model(
+        tpath,
+        spath,
+        {**_TOY, "max_epochs": 1, "lr": 1e-30},
+        3,
+        tmp_path / "b",
+        lambda s: None,
+        init_checkpoint=first["checkpoint"],
+    )
+    assert tuned["init_checkpoint"] == first["checkpoint"]
+    import torch
+
+    a, b = _state(first["checkpoint"]), _state(tuned["checkpoint"])
+    ema = [k for k in a if k.startswith("ema.ema_weight")]
+    assert len(ema) > 5
+    for k in ema:
+        assert torch.allclose(a[k], b[k], rtol=0, atol=1e-12), k
+    # ... which a newly initialised model of the same seed does not have.
+    fresh = train_model(
+        tpath,
+        spath,
+        {**_TOY, "max_epochs": 1, "lr": 1e-30},
+        3,
+        tmp_path / "c",
+        lambda s: None,
+    )
+    c = _state(fresh["checkpoint"])
+    assert not all(torch.allclose(a[k], c[k], rtol=0, atol=1e-12) for k in ema)
+
+
+@pytest.mark.slow
 def test_time_limit_is_opt_in_and_recorded(toy_inputs, tmp_path):
     """max_minutes set so small that it fires after the first epoch: training
     stops there with a checkpoint, warns, and records stopped_by max_minutes."""
@@ -366,3 +407,12 @@ def torch_equal(x, y) -> bool:
     if torch.is_tensor(x):
         return torch.is_tensor(y) and x.dtype == y.dtype and torch.equal(x, y)
     return x == y
+
+
+def test_split_of_a_category_ignores_the_others():
+    """Frames of a new category, appended, move no other frame between splits."""
+    before = stratified_split(CATS, seed=0)
+    after = stratified_split([*CATS, *["active"] * 7], seed=0)
+    for name in ("train", "val", "test"):
+        assert [i for i in after[name] if i < len(CATS)] == before[name]
+    assert all(i >= len(CATS) for i in after["test"] if i not in before["test"])

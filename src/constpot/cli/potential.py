@@ -11,6 +11,8 @@
     constpot train      CONFIG --targets T --split S --seed N --run-dir DIR
     constpot package    --checkpoint DIR/best.ckpt --qeq-settings Q \\
                         --out DIR/model.nequip.zip
+    constpot compile-model --model DIR/model.nequip.zip \\
+                        [--out DIR/model.nequip.pt2] [--device cpu]
     constpot evaluate   --targets T --split S --qeq-settings Q \\
                         --models A.nequip.zip B.nequip.zip --names seed0 seed1 \\
                         --metrics M.csv --predictions P.csv --summary S.json
@@ -33,6 +35,7 @@ import torch
 
 from ..config import add_config_arguments, config_from_args, versions
 from ..io import atomic_path, read_frames
+from ..keys import QEQ_FILE
 from ..potential import (
     QEqSettings,
     cover_elements,
@@ -48,6 +51,7 @@ from ..potential import (
 )
 from ..potential.fit import write_fit_report
 from ..potential.plots import plot_learning_curves, plot_parity
+from ..potential.training import compile_model
 
 __all__ = ["register"]
 
@@ -115,6 +119,10 @@ def register(sub) -> None:
     p.add_argument(
         "--threads", type=int, default=None, help="torch/OpenMP threads (default: 1)"
     )
+    p.add_argument(
+        "--init-checkpoint",
+        help="fine-tune from this checkpoint's model (active learning's retraining)",
+    )
     p.set_defaults(func=_run_train)
 
     p = sub.add_parser(
@@ -125,6 +133,18 @@ def register(sub) -> None:
     p.add_argument("--qeq-settings", required=True)
     p.add_argument("--out", required=True, help="*.nequip.zip")
     p.set_defaults(func=_run_package)
+
+    p = sub.add_parser(
+        "compile-model",
+        help="AOT-compile a packaged model (nequip-compile); qeq.json beside it",
+        description="nequip-compile --mode aotinductor --target ase of MODEL for "
+        "one device: the same energies and forces, faster MD steps. Needs a C++ "
+        "compiler; the result runs only on DEVICE.",
+    )
+    p.add_argument("--model", required=True, help="*.nequip.zip, qeq.json beside it")
+    p.add_argument("--out", help="*.nequip.pt2 (default: beside --model)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.set_defaults(func=_run_compile_model)
 
     p = sub.add_parser(
         "evaluate",
@@ -250,6 +270,7 @@ def _run_train(args) -> int:
         args.seed,
         run_dir,
         log=lambda line: print(line, flush=True),
+        init_checkpoint=args.init_checkpoint,
     )
     summary = {
         **result,
@@ -271,6 +292,19 @@ def _run_package(args) -> int:
         log=lambda line: print(line, flush=True),
     )
     print(f"wrote {out} and {out.parent / 'qeq.json'}")
+    return 0
+
+
+def _run_compile_model(args) -> int:
+    model = Path(args.model)
+    out = args.out
+    if out is None:
+        stem = model.name.removesuffix(".nequip.zip")
+        out = model.with_name(f"{stem}.nequip.pt2")
+    out = compile_model(
+        model, out, device=args.device, log=lambda line: print(line, flush=True)
+    )
+    print(f"wrote {out} (QEq settings: {out.parent / QEQ_FILE})")
     return 0
 
 

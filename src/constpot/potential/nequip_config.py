@@ -236,6 +236,7 @@ def nequip_config(
     train_file: str,
     val_file: str,
     test_file: str | None = None,
+    init_checkpoint: str | os.PathLike | None = None,
 ) -> dict:
     """The ``nequip-train`` config for one model (a dict; write it as YAML).
 
@@ -252,6 +253,12 @@ def nequip_config(
     train_file, val_file, test_file : str
         extxyz files, relative to the run folder (where ``nequip-train``
         runs) or absolute.
+    init_checkpoint : path or None
+        Fine-tune: start from this ``nequip-train`` checkpoint's model
+        (architecture, weights and energy shifts; ``nequip.model.
+        ModelFromCheckpoint``, absolute path) instead of a new one; active
+        learning retrains this way. The checkpoint must stay where it is
+        while the new model is trained and packaged.
 
     Returns
     -------
@@ -325,6 +332,11 @@ def nequip_config(
             "_target_": "nequip.nn.pair_potential.ZBL",
             "units": "metal",
             "chemical_species": type_names,
+        }
+    if init_checkpoint is not None:
+        model = {
+            "_target_": "nequip.model.ModelFromCheckpoint",
+            "checkpoint_path": str(Path(init_checkpoint).resolve()),
         }
     metrics = {
         "_target_": "nequip.train.EnergyForceMetrics",
@@ -412,8 +424,11 @@ def write_run_inputs(
     settings: Mapping,
     seed: int,
     run_dir: str | os.PathLike,
+    init_checkpoint: str | os.PathLike | None = None,
 ) -> Path:
     """Write train/val/test extxyz and ``config.yaml`` into ``run_dir``.
+
+    ``init_checkpoint``: fine-tune from that checkpoint (:func:`nequip_config`).
 
     Returns
     -------
@@ -453,6 +468,7 @@ def write_run_inputs(
         train_file=files["train"],
         val_file=files["val"],
         test_file=files.get("test"),
+        init_checkpoint=init_checkpoint,
     )
     path = run_dir / "config.yaml"
     with atomic_path(path) as tmp:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -55,9 +56,13 @@ def stratified_split(
 ) -> dict[str, list[int]]:
     """Train/val/test frame indices, stratified by category, deterministic.
 
-    Each category's frames are shuffled with ``np.random.default_rng(seed)``
-    (categories in sorted order, so the result does not depend on frame
-    order within the file beyond the indices themselves) and cut by
+    Each category's frames are shuffled with a generator of its own,
+    ``np.random.default_rng([seed, crc32(category)])``, so a category's split
+    depends only on its own frames: adding frames of a new category (active
+    learning's ``active`` frames, appended after the others) leaves every
+    other category's train/val/test frames where they were, and a frame held
+    out from one model is not trained on by the next. The shuffled frames are
+    cut by
     ``fractions``: a category of n ≥ 3 frames puts at least one frame in
     val and one in test (when their fractions are > 0); smaller categories go
     to train first.
@@ -90,11 +95,11 @@ def stratified_split(
         raise ValueError(f"split fractions must be >= 0 and sum to 1, got {f}")
     if f["train"] <= 0:
         raise ValueError("split fraction of train must be > 0")
-    rng = np.random.default_rng(seed)
     categories = np.asarray([str(c) for c in categories])
     out: dict[str, list[int]] = {name: [] for name in SPLITS}
     for cat in sorted(set(categories.tolist())):
         idx = np.flatnonzero(categories == cat)
+        rng = np.random.default_rng([int(seed), zlib.crc32(cat.encode())])
         idx = idx[rng.permutation(len(idx))]
         n = len(idx)
         n_test = round(f["test"] * n)
