@@ -44,6 +44,7 @@ __all__ = [
     "ConfigError",
     "add_config_arguments",
     "config_from_args",
+    "labels_have_charges",
     "load_config",
     "resolve_config",
     "schema",
@@ -147,6 +148,35 @@ def _message(error: jsonschema.ValidationError) -> str:
     return f"{where or 'top level'}: {error.message}"
 
 
+def labels_have_charges(labeller: dict) -> bool:
+    """Whether a ``label.labeller`` config gives reference charges.
+
+    Every electronic-structure labeller does; the teacher potential only
+    with a ``charge_labeller``.
+    """
+    if labeller.get("kind") == "teacher":
+        return bool(labeller.get("charge_labeller"))
+    return True
+
+
+def _check_charges_for_fit(config: dict, source: str) -> None:
+    """A χ/J fit (``qeq_table: fit``) needs labels with reference charges."""
+    labeller = (config.get("label") or {}).get("labeller")
+    if not labeller or labels_have_charges(labeller):
+        return
+    tables = {"train.qeq_table": (config.get("train") or {}).get("qeq_table")}
+    for variant, change in (config.get("variants") or {}).items():
+        key = f"variants.{variant}.train.qeq_table"
+        tables[key] = ((change or {}).get("train") or {}).get("qeq_table")
+    for key, table in tables.items():
+        if table == "fit":
+            raise ConfigError(
+                f"{source}: {key}: 'fit' needs reference charges, but "
+                "label.labeller kind 'teacher' gives none (add "
+                "label.labeller.charge_labeller, e.g. {kind: xtb})"
+            )
+
+
 def _check_references(config: dict, source: str) -> None:
     """Keys that name other keys: systems by name, models by seed.
 
@@ -160,6 +190,7 @@ def _check_references(config: dict, source: str) -> None:
             f"{source}: md.n_models: {n_models} models asked, but train.seeds "
             f"trains {len(seeds)}"
         )
+    _check_charges_for_fit(config, source)
     if "systems" not in config:
         return
     names = set(config["systems"] or {})

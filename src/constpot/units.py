@@ -10,6 +10,7 @@ __all__ = [
     "AVOGADRO_PER_MOL",
     "COULOMB_EV_A",
     "EPSILON0_E_PER_V_A",
+    "EV_PER_A2_IN_J_PER_M2",
     "E_PER_V_A2_IN_UF_PER_CM2",
     "LITRE_IN_A3",
     "MIN_DISTANCE_A",
@@ -40,6 +41,10 @@ LITRE_IN_A3: float = 1.0e27
 #: 1 Å² = 1e-16 cm², so 1 e/(V·Å²) = 1.602176634e-19 C / (1 V · 1e-16 cm²)
 #: = 1.602176634e-3 F/cm² = 1.602176634e3 µF/cm².
 E_PER_V_A2_IN_UF_PER_CM2: float = 1.602176634e3
+
+#: 1 eV/Å² in J/m², for a surface energy: 1.602176634e-19 J / 1e-20 m²
+#: (e exact, SI 2019).
+EV_PER_A2_IN_J_PER_M2: float = 16.02176634
 
 
 def mass_density_g_cm3(total_mass_amu: float, volume_A3: float) -> float:

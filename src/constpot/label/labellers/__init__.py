@@ -5,7 +5,7 @@ Every labeller has the same interface: construct it with its settings, call
 frame whose electronic structure cannot be converged raises
 :class:`LabelError`, whose ``reason`` is a short string for ``failures.csv``;
 the caller records it and moves on. :func:`make_labeller` builds a labeller
-from a config dict (``{"kind": "xtb" | "gpaw" | "ase", ...}``), and
+from a config dict (``{"kind": "xtb" | "gpaw" | "teacher" | "ase", ...}``), and
 :meth:`Labeller.todict` gives that dict back, so ``make_labeller(l.todict())``
 rebuilds ``l``.
 
@@ -24,14 +24,22 @@ Labellers
     k-point along vacuum, Γ for molecular frames), so metal frames of any
     cell are labelled consistently. GPAW is imported only when a frame is
     labelled.
+``teacher`` (:class:`TeacherLabeller`)
+    A universal machine-learned potential trained on PBE data whose weights
+    ship in its wheel (SevenNet ``7net-0``) as a teacher: PBE-quality energies,
+    forces and stress in a fraction of a second per frame; charges only from
+    an optional ``charge_labeller``. It describes the metal (a positive Li(100)
+    surface energy, lattice constants within 1.5 %), which GFN1-xTB does not;
+    the demo uses it.
 ``ase`` (:class:`ASELabeller`)
     Any ASE calculator given by import path and keyword arguments, e.g.
     ``("ase.calculators.vasp.Vasp", {"encut": 500, ...})``; with
     ``kpt_spacing_inv_A`` it gets each frame's grid from the same rule.
 
 A labeller whose ``kpoint_rule`` is not None samples the Brillouin zone by
-the rule; the sampler (:func:`constpot.label.sampling.sample_configurations`,
-argument ``labeller``) then cuts paper-size interfaces into frames of any
+the rule; it, and the local teacher, are ``cell_consistent``: the sampler
+(:func:`constpot.label.sampling.sample_configurations`, argument
+``labeller``) then cuts paper-size interfaces into frames of any
 lateral cell. Γ-only labellers (xtb) need every metal frame on the anode's
 lateral cell.
 
@@ -68,6 +76,7 @@ import inspect
 from .base import Label, LabelError, Labeller
 from .generic import ASELabeller
 from .gpaw import GPAWLabeller
+from .teacher import TeacherLabeller
 from .xtb import XTBLabeller
 
 __all__ = [
@@ -76,12 +85,15 @@ __all__ = [
     "Label",
     "LabelError",
     "Labeller",
+    "TeacherLabeller",
     "XTBLabeller",
     "make_labeller",
 ]
 
 
-_LABELLERS = {cls.name: cls for cls in (XTBLabeller, GPAWLabeller, ASELabeller)}
+_LABELLERS = {
+    cls.name: cls for cls in (XTBLabeller, GPAWLabeller, TeacherLabeller, ASELabeller)
+}
 
 
 def make_labeller(config: dict) -> Labeller:
@@ -90,7 +102,7 @@ def make_labeller(config: dict) -> Labeller:
     Parameters
     ----------
     config : dict
-        ``{"kind": "xtb" | "gpaw" | "ase", **constructor_arguments}``, e.g.
+        ``{"kind": "xtb" | "gpaw" | "teacher" | "ase", **constructor_arguments}``, e.g.
         ``{"kind": "xtb", "method": "GFN2-xTB", "electronic_temperature_K": 500}``
         or ``{"kind": "ase", "calculator": "ase.calculators.vasp.Vasp",
         "parameters": {...}}``. The output of :meth:`Labeller.todict` is valid.

@@ -75,13 +75,24 @@ class Labeller:
         The rule that gives each frame its k-point grid from its cell, or None
         when the labeller's Brillouin-zone sampling does not follow the cell
         (Γ only, or one fixed grid). With a rule, frames of metal of any cell
-        are labelled consistently; without one the sampler gives every metal
+        are labelled consistently; without one (and unless
+        :attr:`cell_consistent` says otherwise) the sampler gives every metal
         frame the anode's lateral cell (:mod:`constpot.label.sampling`).
     """
 
     name: str = "labeller"
     kpoint_rule: KPointRule | None = None
     _kwargs: dict
+
+    @property
+    def cell_consistent(self) -> bool:
+        """Whether frames of any cell get consistent labels (metal included).
+
+        True with a k-point rule, and for local potentials (the teacher); False
+        for Γ-only electronic structure, whose metal frames must then share
+        the anode's lateral cell (:mod:`constpot.label.sampling`).
+        """
+        return self.kpoint_rule is not None
 
     def label(self, atoms: Atoms) -> Label:
         """Label one frame.
@@ -161,3 +172,37 @@ def _check_charge(charge) -> int | None:
     if charge is not None and int(charge) != charge:
         raise ValueError(f"charge must be an integer or None, got {charge!r}")
     return None if charge is None else int(charge)
+
+
+#: Damping functions of the ``dftd3`` package accepted as ``dispersion``.
+D3_DAMPING = ("d3bj", "d3zero", "d3bjm", "d3zerom", "d3op")
+
+
+def _check_dispersion(dispersion) -> str | None:
+    if dispersion is not None and dispersion not in D3_DAMPING:
+        raise ValueError(
+            f"dispersion must be one of {D3_DAMPING} or None, got {dispersion!r}"
+        )
+    return dispersion
+
+
+def _d3(atoms: Atoms, xc: str, damping: str) -> Label:
+    """D3 energy, forces and stress of ``atoms`` (the ``dftd3`` ASE calculator)."""
+    try:
+        import dftd3
+        from dftd3.ase import DFTD3
+    except ImportError as err:
+        raise ImportError(
+            "the D3 dispersion needs the dftd3 package: `pip install dftd3` "
+            "(or `pip install constpot[dft]`), or set dispersion: null"
+        ) from err
+    atoms = atoms.copy()
+    calc = DFTD3(method=xc, damping=damping)
+    atoms.calc = calc
+    return Label(
+        energy=float(atoms.get_potential_energy()),
+        forces=np.array(atoms.get_forces(), dtype=float),
+        stress=_stress_or_none(atoms, calc),
+        charges=None,
+        settings={"code": getattr(dftd3, "__version__", "unknown")},
+    )

@@ -12,9 +12,11 @@ from .base import (
     Labeller,
     _axes_names,
     _check_charge,
+    _check_dispersion,
     _check_iterations,
     _check_kpts,
     _check_positive,
+    _d3,
     _stress_or_none,
     _total_charge,
 )
@@ -22,7 +24,6 @@ from .base import (
 __all__ = ["GPAWLabeller"]
 
 
-_D3_DAMPING = ("d3bj", "d3zero", "d3bjm", "d3zerom", "d3op")
 _GPAW_MODES = ("pw", "lcao")
 
 
@@ -93,8 +94,10 @@ class GPAWLabeller(Labeller):
     grid for both cells gives 23 meV/atom (PBE, PW 300 eV). Equilibrium
     lattice constants with the defaults (E(V) fits): LiF 4.036 Å with D3(BJ),
     4.098 Å without (experiment 4.03 Å); bcc Li 3.326 Å with D3(BJ), 3.442 Å
-    without: D3(BJ) overbinds the metal by 3.4 %, so Li built at the PBE
-    3.44 Å is under tension in these labels.
+    without: D3(BJ) overbinds the metal by 3.4 %, so the builder makes the
+    metal at the PBE+D3(BJ) value, 3.33 Å
+    (:data:`constpot.build.lithium.LI_BCC_A_A`), where these labels put it at
+    zero pressure.
     """
 
     name = "gpaw"
@@ -117,10 +120,7 @@ class GPAWLabeller(Labeller):
     ):
         if mode not in _GPAW_MODES:
             raise ValueError(f"mode must be one of {_GPAW_MODES}, got {mode!r}")
-        if dispersion is not None and dispersion not in _D3_DAMPING:
-            raise ValueError(
-                f"dispersion must be one of {_D3_DAMPING} or None, got {dispersion!r}"
-            )
+        _check_dispersion(dispersion)
         self.mode = mode
         self.ecut_eV = _check_positive("ecut_eV", ecut_eV)
         self.basis = str(basis)
@@ -253,25 +253,3 @@ class GPAWLabeller(Labeller):
             settings["dispersion_energy_eV"] = d3.energy
             settings["code"] += f", dftd3 {d3.settings['code']}"
         return Label(energy, forces, stress, charges, settings)
-
-
-def _d3(atoms: Atoms, xc: str, damping: str) -> Label:
-    """D3 energy, forces and stress of ``atoms`` (the ``dftd3`` ASE calculator)."""
-    try:
-        import dftd3
-        from dftd3.ase import DFTD3
-    except ImportError as err:
-        raise ImportError(
-            "the D3 dispersion needs the dftd3 package: `pip install dftd3` "
-            "(or `pip install constpot[dft]`), or set dispersion: null"
-        ) from err
-    atoms = atoms.copy()
-    calc = DFTD3(method=xc, damping=damping)
-    atoms.calc = calc
-    return Label(
-        energy=float(atoms.get_potential_energy()),
-        forces=np.array(atoms.get_forces(), dtype=float),
-        stress=_stress_or_none(atoms, calc),
-        charges=None,
-        settings={"code": getattr(dftd3, "__version__", "unknown")},
-    )

@@ -153,6 +153,3 @@ class XTBLabeller(Labeller):
             "tblite SCF did not converge: " + "; ".join(errors),
             reason=f"scf_not_converged at {tried} K",
         )
-
-
-#: Damping functions of the ``dftd3`` package accepted as ``dispersion``.

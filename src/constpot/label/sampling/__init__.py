@@ -35,7 +35,8 @@ Brillouin zone is sampled at one density (:mod:`constpot.label.kpoints`).
   frame of a kind, up to the perturbation. Anodes of different lateral
   cells, or an anode whose frames exceed ``max_atoms`` (the paper preset's
   9 × 5 cells, 31.59 × 17.55 Å), are refused with a ValueError.
-- **Labellers with a k-point rule** (gpaw; ase with ``kpt_spacing_inv_A``).
+- **Labellers with a k-point rule** (gpaw; ase with ``kpt_spacing_inv_A``),
+  and the local teacher potential (teacher): ``cell_consistent`` labellers.
   Metal frames need no common cell. li_bulk is a fresh cubic supercell of
   2–4 bcc cells per edge (:data:`FRESH_LI_CELLS`, 16–128 atoms);
   li_surface, the Li-slab li_adatom frames and li_electrolyte_contact are

@@ -122,8 +122,9 @@ def _check_interfaces(interfaces) -> list[Atoms]:
 
 
 def _uses_kpoints(labeller) -> bool:
-    """Whether ``labeller`` (None, a config dict or a Labeller) has a k-point
-    rule; None (the default) stands for a Γ-only labeller."""
+    """Whether ``labeller`` (None, a config dict or a Labeller) labels frames
+    of any cell consistently (a k-point rule, or a local teacher potential);
+    None (the default) stands for a Γ-only labeller."""
     if labeller is None:
         return False
     if isinstance(labeller, Mapping):
@@ -133,7 +134,7 @@ def _uses_kpoints(labeller) -> bool:
             "labeller must be None, a labeller config dict or a "
             f"constpot.label.Labeller, got {type(labeller).__name__}"
         )
-    return labeller.kpoint_rule is not None
+    return labeller.cell_consistent
 
 
 def _requirements(counts: dict[str, int], interfaces: list[Atoms]) -> None:
