@@ -10,6 +10,7 @@ PACKAGES = [
     "constpot.label",
     "constpot.potential",
     "constpot.md",
+    "constpot.active",
     "constpot.analysis",
 ]
 

@@ -213,8 +213,9 @@ def test_every_stage_registers_its_subcommands_in_pipeline_order():
         "sample", "label", "dataset",  # cli/label.py
         "qeq", "plot-qeq",  # cli/qeq.py
         "split", "qeq-table", "fit-qeq", "targets", "train", "package",
-        "evaluate", "plot-train",  # cli/potential.py
+        "compile-model", "evaluate", "plot-train",  # cli/potential.py
         "md",  # cli/md.py
+        "select-candidates", "active-report",  # cli/active.py
         "analyse-run", "figures", "summarise", "compare-variants",
         "miniature-report",  # cli/analysis.py
     ]  # fmt: skip

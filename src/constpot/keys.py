@@ -21,6 +21,7 @@ __all__ = [
     "ELECTRODE",
     "ELECTRODE_NAMES",
     "ELECTROLYTE_REGION",
+    "FORCE_DEVIATION",
     "FORMAL_CHARGES",
     "FROZEN",
     "MINIATURE_ION",
@@ -123,3 +124,9 @@ TRAINING_END_FILE = "training_end.json"
 #: frames. Bookkeeping labels (their sum is a frame's total charge), not QEq
 #: charges.
 FORMAL_CHARGES = {"Li": 1, "F": -1, "O": -2}
+
+#: float, eV/Å. The ensemble's model deviation: the largest over atoms of the
+#: norm of the per-atom force standard deviation across the models. A column
+#: of thermo.csv (NaN with one model) and the ``atoms.info`` key of a frame
+#: that active learning selected.
+FORCE_DEVIATION = "force_deviation_eV_A"

@@ -5,7 +5,8 @@ One module per stage adds that stage's subcommands with ``register``:
 :mod:`~constpot.cli.label` (``sample``, ``label``, ``dataset``),
 :mod:`~constpot.cli.qeq` (``qeq``, ``plot-qeq``),
 :mod:`~constpot.cli.potential` (``split`` ... ``plot-train``),
-:mod:`~constpot.cli.md` (``md``) and :mod:`~constpot.cli.analysis`
+:mod:`~constpot.cli.md` (``md``), :mod:`~constpot.cli.active`
+(``select-candidates``, ``active-report``) and :mod:`~constpot.cli.analysis`
 (``analyse-run`` ... ``miniature-report``). Each subcommand is a thin wrapper
 over one library function of its stage; the workflow rules call these.
 
@@ -21,7 +22,7 @@ import sys
 
 from .. import __version__
 from ..errors import ConstpotError, exit_code
-from . import analysis, build, label, md, potential, qeq
+from . import active, analysis, build, label, md, potential, qeq
 
 __all__ = ["build_parser", "main"]
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     qeq.register(sub)
     potential.register(sub)
     md.register(sub)
+    active.register(sub)
     analysis.register(sub)
     return parser
 

@@ -68,6 +68,13 @@ def _write_failures(path: Path, rows: Sequence[dict]) -> None:
         writer.writerows(rows)
 
 
+def _read_frames(path: str | Path) -> list[Atoms]:
+    """Frames of an extxyz file; an empty file (no frames) gives []."""
+    if Path(path).stat().st_size == 0:
+        return []
+    return read(path, index=":", format="extxyz")
+
+
 def _write_frames(path: Path, frames: Sequence[Atoms]) -> None:
     with atomic_path(path) as tmp:
         write(tmp, list(frames), format="extxyz")
@@ -137,7 +144,7 @@ def label_shard(
     out, failures = Path(out), Path(failures)
     partial = out.with_name(out.stem + ".partial" + out.suffix)
     partial_fail = failures.with_name(failures.stem + ".partial" + failures.suffix)
-    frames = read(frames_path, index=":")
+    frames = _read_frames(frames_path)
     todo = shard_indices(len(frames), shard, n_shards)
     done: list[Atoms] = read(partial, index=":") if partial.exists() else []
     failed = read_failures(partial_fail)
@@ -199,7 +206,7 @@ def merge_shards(
     """
     frames: list[Atoms] = []
     for path in shards:
-        frames.extend(read(path, index=":"))
+        frames.extend(_read_frames(path))
     frames.sort(key=lambda a: int(a.info[SAMPLE_INDEX]))
     rows_fail: list[dict] = []
     for path in failure_tables:

@@ -30,7 +30,16 @@ import numpy as np
 from ase import Atoms
 from ase.io import write
 
-from ..keys import CHARGES, ELECTRODE, FROZEN, MOL_ID, MOLECULE, REGION, STEP
+from ..keys import (
+    CHARGES,
+    ELECTRODE,
+    FORCE_DEVIATION,
+    FROZEN,
+    MOL_ID,
+    MOLECULE,
+    REGION,
+    STEP,
+)
 
 __all__ = [
     "THERMO_COLUMNS",
@@ -54,7 +63,7 @@ THERMO_COLUMNS = (
     "anode_charge_e",
     "counter_charge_e",
     "cg_iterations",
-    "force_deviation_eV_A",
+    FORCE_DEVIATION,
 )
 
 #: Builder arrays carried into every frame.

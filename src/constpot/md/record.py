@@ -56,6 +56,7 @@ from ase import Atoms, units
 from ..io import atomic_leftovers, atomic_path
 from ..keys import (
     CHECKPOINT_FILE,
+    FORCE_DEVIATION,
     STEP,
     SUMMARY_FILE,
     THERMO_FILE,
@@ -358,7 +359,7 @@ class RunRecord:
             "anode_charge_e": last["anode_charge_e"],
             "counter_charge_e": last["counter_charge_e"],
             "cg_iterations": last["cg_iterations"],
-            "force_deviation_eV_A": last.get("force_deviation", np.nan),
+            FORCE_DEVIATION: last.get("force_deviation", np.nan),
         }
 
     def frame(self, snap: Snapshot, row: dict) -> Atoms:
@@ -375,7 +376,7 @@ class RunRecord:
             "anode_charge_e": float(row["anode_charge_e"]),
             "counter_charge_e": float(row["counter_charge_e"]),
             "cg_iterations": int(row["cg_iterations"]),
-            "force_deviation_eV_A": float(row["force_deviation_eV_A"]),
+            FORCE_DEVIATION: float(row[FORCE_DEVIATION]),
             "qeq_solved": bool(snap.last.get("solved", True)),
             "mode": s.mode,
             "anode_potential_V": anode_v,

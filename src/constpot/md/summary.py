@@ -41,7 +41,7 @@ import numpy as np
 from ase import Atoms
 
 from ..io import atomic_path
-from ..keys import ANODE, ELECTROLYTE_REGION, REGION, SEI_REGION
+from ..keys import ANODE, ELECTROLYTE_REGION, FORCE_DEVIATION, REGION, SEI_REGION
 from .guards import MDGuardError
 from .identity import RunIdentity
 from .settings import MDSettings
@@ -164,7 +164,7 @@ def _model_deviation(thermo: dict, settings) -> dict:
     above ``settings.deviation_flag_eV_A``, ``flagged`` when there is any;
     all None with one model (no deviation to measure).
     """
-    values = np.asarray(thermo.get("force_deviation_eV_A", ()), dtype=float)
+    values = np.asarray(thermo.get(FORCE_DEVIATION, ()), dtype=float)
     values = values[np.isfinite(values)]
     threshold = float(settings.deviation_flag_eV_A)
     if not values.size:
