@@ -48,7 +48,7 @@ def _with_system(name: str) -> dict:
 
 
 def _slab(tmp: Path) -> Path:
-    atoms = bcc100("Li", size=(2, 2, 4), a=3.44, vacuum=8.0)
+    atoms = bcc100("Li", size=(2, 2, 4), a=3.33, vacuum=8.0)
     atoms.pbc = True
     atoms.info.clear()  # ase.build's adsorbate_info does not go to extxyz
     path = tmp / "slab.extxyz"

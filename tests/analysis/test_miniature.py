@@ -8,8 +8,8 @@ above the top layer, and it is labelled an electrode member from 0.6 ps;
 ConstQ: charge +0.33 e, height 3.0 Å, never a member. The headline numbers
 follow in closed form (below). The ion is in the anode's metal network
 (3.3 Å Li–Li contact) once its four surface neighbours at
-√(a²/2 + h²) are closer than 3.3 Å: h < 2.23 Å, frames at 0.7–1.0 ps
-(h = 2.16 … 1.8 Å; at 0.6 ps h = 2.28 Å, 3.34 Å away). Numbers pass through
+√(a²/2 + h²) are closer than 3.3 Å (:func:`_in_network`; at a = 3.33 Å:
+h < 2.31 Å, frames at 0.6–1.0 ps, h = 2.28 … 1.8 Å). Numbers pass through
 extxyz text (8+ significant digits): atol 1e-6.
 """
 
@@ -22,12 +22,20 @@ from ase.io import write
 
 from constpot.analysis import MiniatureIon, miniature_report
 from constpot.build import li_ion_at_anode
+from constpot.build.lithium import LI_BCC_A_A
 from constpot.build.miniature import ION_INFO
 from constpot.cli import main
 from constpot.keys import ANODE, CHARGES, ELECTRODE, REGION
 
 ATOL = 1e-6  # extxyz round trip
 TAU = np.linspace(0.0, 1.0, 11)  # t / 1 ps, frames every 100 fs
+#: Li–Li contact of the anode's metal network, Å (the analysis default).
+NETWORK_CUTOFF_A = 3.3
+
+
+def _in_network(height_A):
+    """The ion above a (100) hollow touches its four surface neighbours."""
+    return math.sqrt(LI_BCC_A_A**2 / 2 + height_A**2) < NETWORK_CUTOFF_A
 
 
 def _frames(charge, height, member, dx=None, psi=-6.0):
@@ -86,7 +94,9 @@ def test_known_answer(runs, tmp_path):
     assert p["charge_initial_e"] == pytest.approx(0.7, abs=ATOL)
     assert p["charge_final_e"] == pytest.approx(0.1, abs=ATOL)
     assert p["member_fraction"] == pytest.approx(5 / 11, abs=1e-12)
-    assert p["network_fraction"] == pytest.approx(4 / 11, abs=1e-12)
+    in_network = [_in_network(3.0 - 1.2 * t) for t in TAU]
+    assert sum(in_network) == 5  # at a = 3.33 Å, from 0.6 ps (3.44 Å: from 0.7)
+    assert p["network_fraction"] == pytest.approx(sum(in_network) / 11, abs=1e-12)
     assert p["height_initial_A"] == pytest.approx(3.0, abs=ATOL)
     assert p["height_final_A"] == pytest.approx(1.8, abs=ATOL)
     assert p["height_change_A"] == pytest.approx(-1.2, abs=ATOL)

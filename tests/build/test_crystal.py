@@ -44,7 +44,11 @@ from constpot.keys import FROZEN, MOL_ID, REGION
 from constpot.units import mass_density_g_cm3
 
 ATOL_GEOM = 1e-9  # Å: exact lattice products, float round-off only
-LI_100_4X4 = lateral_cell((4, 4), "100", LI_BCC_A_A)  # the demo anode, 13.76 Å
+#: The crystalline demo's anode (config/config.yaml: li.lateral_reps [5, 5]),
+#: 16.65 Å at a = 3.33 Å; the demo preset's 4 × 4 (13.32 Å) strains LiF by
+#: −6.4 %, beyond max_strain (test_bad_input_is_named).
+LI_100_5X5 = lateral_cell((5, 5), "100", LI_BCC_A_A)
+LI_100_4X4 = lateral_cell((4, 4), "100", LI_BCC_A_A)
 
 CASES = [(c, o) for c in COMPONENTS for o in ORIENTATIONS]
 
@@ -185,24 +189,25 @@ def test_interior_coordination_with_odd_layers(component, orientation):
 
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_strained_onto_li_anode(component):
-    """The demo anode cell: strain reported, applied, within max_strain."""
-    block = crystalline_block(component, LI_100_4X4, 8.0)
+    """The crystalline demo's anode cell: strain reported, applied, within
+    max_strain."""
+    block = crystalline_block(component, LI_100_5X5, 8.0)
     ex, ey = block.info["lateral_strain"]
-    fit = lateral_fit(component, LI_100_4X4, "100")
+    fit = lateral_fit(component, LI_100_5X5, "100")
     assert (ex, ey) == fit.strain
     assert max(abs(ex), abs(ey)) <= 0.06
     # The strain is what the lattice feels: cell / (n · unstrained cell) − 1.
     nx, ny = block.info["lateral_reps"]
     np.testing.assert_allclose(
         [
-            LI_100_4X4[0, 0] / (nx * fit.cell_A[0]) - 1,
-            LI_100_4X4[1, 1] / (ny * fit.cell_A[1]) - 1,
+            LI_100_5X5[0, 0] / (nx * fit.cell_A[0]) - 1,
+            LI_100_5X5[1, 1] / (ny * fit.cell_A[1]) - 1,
         ],
         [ex, ey],
         rtol=0,
         atol=1e-12,
     )
-    np.testing.assert_array_equal(block.cell.array[:2, :2], LI_100_4X4)
+    np.testing.assert_array_equal(block.cell.array[:2, :2], LI_100_5X5)
     # Volume per formula unit kept: the unstrained crystal's density.
     rho = mass_density_g_cm3(block.get_masses().sum(), block.get_volume())
     assert rho == pytest.approx(
@@ -313,13 +318,17 @@ def _spacing(component, orientation):
             {"cell_xy": [[5.02, 0.0], [0.0, 14.04]]},
             r"\(εx, εy\) = \(-0\.1185.*max_strain = 0\.06",
         ),
+        # The demo preset's 4 × 4 anode at a = 3.33 Å: 13.32 Å = 5 × 2.664 Å
+        # against LiF's rotated cell a/√2 = 2.848 Å, −6.4 % (next best: 3 cubic
+        # cells of 4.027 Å, +10.3 %).
+        ({"cell_xy": LI_100_4X4}, r"\(εx, εy\) = \(-0\.0644, -0\.0644\).*max_strain"),
         ({"max_strain": 1.5}, "max_strain"),
     ],
 )
 def test_bad_input_is_named(kwargs, match):
     args = {
         "component": "LiF",
-        "cell_xy": LI_100_4X4,
+        "cell_xy": LI_100_5X5,
         "thickness_A": 6.0,
         **kwargs,
     }

@@ -4,6 +4,7 @@ Built once per module from the demo preset (crystalline and bare systems are
 fast; the amorphous mosaic runs the melt-quench and is marked slow).
 """
 
+import inspect
 import itertools
 
 import numpy as np
@@ -12,6 +13,8 @@ from ase.io import read, write
 from vesin import NeighborList
 
 from constpot.build import build_interface, resolve_recipe
+from constpot.build.crystal import crystalline_block
+from constpot.build.lithium import LI_BCC_A_A
 from constpot.build.molecules import load_molecule
 from constpot.build.recipe import PRESETS
 from constpot.keys import FROZEN, MOL_ID, MOLECULE, REGION
@@ -21,10 +24,12 @@ RECIPES = {
     "no_sei": {"seed": 1, "sei": {"phase": "none"}},
     "crystalline": {
         "seed": 1,
+        "li": {"lateral_reps": [5, 5]},
         "sei": {"phase": "crystalline", "layout": "mosaic"},
     },
     "layered_crystalline": {
         "seed": 2,
+        "li": {"lateral_reps": [5, 5]},
         "sei": {"phase": "crystalline", "layout": "layered", "thickness_A": 8.0},
     },
     "mosaic_amorphous": {"seed": 1},
@@ -134,6 +139,41 @@ def test_frozen_layers_survive_an_extxyz_round_trip(built, tmp_path):
     np.testing.assert_array_equal(np.sort(constraint.get_indices()), frozen)
     del back.arrays[FROZEN]  # frozen_mask falls back to the constraint
     np.testing.assert_array_equal(np.flatnonzero(frozen_mask(back)), frozen)
+
+
+def test_crystalline_mosaic_needs_the_5x5_anode(built):
+    """At a = LI_BCC_A_A = 3.33 Å the demo preset's 4 × 4 anode (13.32 Å) has
+    no crystalline LiF/Li₂O mosaic within the builder's max_strain = 6 %, and
+    the build is refused naming it; on 5 × 5 (16.65 Å, config/config.yaml)
+    every patch takes whole surface cells along x (unstrained, to the 1e-4 Å
+    of the stored widths) and at most 6 % along y (LiF −2.5 %, Li₂O +2.0 %),
+    and the SEI holds exactly those two patches."""
+    max_strain = inspect.signature(crystalline_block).parameters["max_strain"].default
+    assert max_strain == 0.06
+    assert LI_BCC_A_A == 3.33
+    assert PRESETS["demo"]["li"]["lateral_reps"] == [4, 4]
+    four = {**RECIPES["crystalline"], "li": {"lateral_reps": [4, 4]}}
+    with pytest.raises(ValueError, match=r"LiF.*exceeds max_strain = 0\.06"):
+        build_interface(four, "crystalline")
+
+    atoms = built("crystalline")
+    assert RECIPES["crystalline"]["li"]["lateral_reps"] == [5, 5]
+    np.testing.assert_allclose(
+        np.diag(atoms.cell.array)[:2], 5 * LI_BCC_A_A, rtol=0, atol=1e-12
+    )
+    components = resolve_recipe(RECIPES["crystalline"], "c")["sei"]["components"]
+    widths = [float(w) for w in str(atoms.info["sei_patch_widths_A"]).split()]
+    depth = atoms.cell[1, 1]
+    n_sei = 0
+    for comp, width in zip(components, widths, strict=True):
+        patch = crystalline_block(
+            comp, [[width, 0.0], [0.0, depth]], RECIPES_SEI_THICKNESS_A
+        )
+        ex, ey = patch.info["lateral_strain"]
+        assert abs(ex) < 1e-4, comp  # widths stored to 1e-4 Å of ≥ 3 Å
+        assert abs(ey) <= max_strain, comp
+        n_sei += len(patch)
+    assert int(np.sum(atoms.arrays[REGION] == "sei")) == n_sei
 
 
 def test_same_seed_same_file_other_seed_differs(tmp_path):

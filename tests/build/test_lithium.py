@@ -1,7 +1,7 @@
 """bcc Li slabs: facts of the bcc lattice and the slab conventions.
 
 Facts checked: every atom below the surface has 8 nearest neighbours at
-√3a/2 (2.98 Å for a = 3.44 Å), surface atoms 4 on (100) and 6 on (110); the
+√3a/2 (2.88 Å for a = 3.33 Å), surface atoms 4 on (100) and 6 on (110); the
 layers are a/2 (100) or a/√2 (110) apart, lowest at z = 0; the atom count is
 layers × atoms per layer × nx × ny; the slab region (lateral cell × layers·d)
 holds 2 atoms per a³, the density of bcc Li (0.534 g/cm³, experimental, 20 °C,
@@ -121,8 +121,9 @@ def test_density_is_bcc_li(surface):
 #: layers, frozen_layers=2), by (surface, layers): sha256 (16 hex digits) of the
 #: positions as integers in units of (a/2, a/2, a/2) on (100), (a/2, a/√2,
 #: a/√2) on (110), atom order included; taken from the old code at a = 3.51
-#: and 3.44 Å (same digest). Odd and even layer counts: ASE stacks from the
-#: top, so the parity decides which lateral registry the lowest layer has.
+#: and 3.44 Å (same digest; checked here at 3.51 Å and LI_BCC_A_A). Odd and
+#: even layer counts: ASE stacks from the top, so the parity decides which
+#: lateral registry the lowest layer has.
 OLD_SLAB_FINGERPRINTS = {
     ("100", 5): "0276d626115fd62e",
     ("100", 6): "52ea724d2aaa934d",

@@ -104,10 +104,10 @@ def test_slab_metallic_ion_not():
         slab = atoms.arrays[REGION] == ANODE_REGION
         assert np.all(labels[slab] == ANODE)
         assert np.all(labels[~slab] == NOT_ELECTRODE)
-        # Four surface atoms at √(a²/2 + h²): 3.86 Å at 3 Å, 3.49 Å at 2.5 Å.
+        # Four surface atoms at √(a²/2 + h²): 3.81 Å at 3 Å, 3.43 Å at 2.5 Å.
         assert _li_neighbours(atoms, ion) == expected < rule.min_neighbors
     # Without the frozen layers as always-members the rule alone still
-    # takes every slab Li (a = 3.44 Å: 9 or more neighbours each).
+    # takes every slab Li (a = 3.33 Å: 9 or more neighbours each).
     atoms = li_ion_at_anode()
     slab = atoms.arrays[REGION] == ANODE_REGION
     assert np.all(rule.labels(atoms)[slab] == ANODE)

@@ -34,7 +34,7 @@ def test_worked_numbers_of_the_docstring():
     [
         _li(),
         _li((2, 3, 4)),
-        bulk("Li", "bcc", a=3.44),  # primitive, non-orthogonal cell
+        bulk("Li", "bcc", a=3.33),  # primitive, non-orthogonal cell
         bulk("LiF", "rocksalt", a=4.03),
         bulk("Li2O", "fluorite", a=4.62, cubic=True).repeat((1, 2, 1)),
     ],

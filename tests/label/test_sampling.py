@@ -383,11 +383,19 @@ def test_metal_frames_share_the_anode_lateral_cell(interface):
         "li_adatom": 6,
         "li_electrolyte_contact": 3,
     }
+    max_atoms = 120
     frames = sample_configurations(
-        [interface], counts, seed=4, rattle_A=0.0, strain=0.0
+        [interface], counts, max_atoms=max_atoms, seed=4, rattle_A=0.0, strain=0.0
     )
     lateral = np.diag(interface.cell.array)[:2]
     per_layer = round(np.prod(lateral) / LI_BCC_A_A**2)  # (100): one atom per a²
+    assert per_layer == 25  # the crystalline demo's 5 × 5 anode
+    # Whole bcc cells / (100) layers of that cell, as many as max_atoms allows
+    # up to the sampler's defaults: 2 cells (100 atoms; 3 would be 150) and
+    # 4 layers (100 atoms; 6 would be 150, and 4 + the adatom is 101).
+    bulk_cells_z = min(LI_BULK_CELLS_Z, max_atoms // (2 * per_layer))
+    slab_layers = min(LI_SLAB_LAYERS, (max_atoms - 1) // per_layer)
+    assert (bulk_cells_z, slab_layers) == (2, 4)
     n_metal = 0
     for f in frames:
         n_anode = int((f.arrays[REGION] == "anode").sum())
@@ -398,21 +406,24 @@ def test_metal_frames_share_the_anode_lateral_cell(interface):
         np.testing.assert_allclose(f.cell.array[:2, :2], np.diag(lateral), atol=1e-9)
         cat = f.info["category"]
         if cat == "li_bulk":
-            assert f.cell[2, 2] == pytest.approx(LI_BULK_CELLS_Z * LI_BCC_A_A, abs=1e-9)
-            assert n_anode == 2 * per_layer * LI_BULK_CELLS_Z
+            assert f.cell[2, 2] == pytest.approx(bulk_cells_z * LI_BCC_A_A, abs=1e-9)
+            assert n_anode == 2 * per_layer * bulk_cells_z
         elif cat in ("li_sei_contact", "li_electrolyte_contact"):
             assert n_anode == per_layer * CONTACT_LI_LAYERS
         else:  # li_surface, li_adatom on Li (+ the adatom)
             adatom = cat == "li_adatom"
-            assert n_anode - adatom == per_layer * LI_SLAB_LAYERS
+            assert n_anode - adatom == per_layer * slab_layers
     assert n_metal >= 13
 
 
-def test_anodes_with_different_lateral_cells_are_refused(interface):
-    wide = interface.copy()
-    wide.set_cell(np.diag([17.55, 17.55, wide.cell[2, 2]]))
-    with pytest.raises(ValueError, match=r"interfaces.*lateral cells"):
-        sample_configurations([interface, wide], {"li_bulk": 1})
+def test_anodes_with_different_lateral_cells_are_refused(interface, demo_interface):
+    """The crystalline demo's 5 × 5 anode and the bare demo's 4 × 4: a Γ-only
+    labeller refuses the pair, a k-point labeller takes it."""
+    bare = demo_interface("no_sei", system="bare")
+    with pytest.raises(ValueError, match=r"interfaces.*lateral cells.*\(4, 4\)"):
+        sample_configurations([interface, bare], {"li_bulk": 1})
+    (f,) = sample_configurations([interface, bare], {"li_bulk": 1}, labeller=GPAW)
+    assert f.info["category"] == "li_bulk"
 
 
 def test_liquid_frames_have_no_clash_across_the_boundary(interface):
@@ -552,7 +563,7 @@ def test_kpoint_labeller_metal_frames_need_no_common_cell(interface):
         "li_adatom": 6,
         "li_electrolyte_contact": 3,
     }
-    max_atoms = 70  # below the 4 × 4 anode's contact frames: forces cuts
+    max_atoms = 70  # below the 75 Li of 3 layers of the 5 × 5 anode: forces cuts
     frames = sample_configurations(
         [interface],
         counts,

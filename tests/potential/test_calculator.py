@@ -18,7 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:slab geometry")
 def _cell(seed=0) -> Atoms:
     """Two small Li(100) slabs (anode low, counter high) with LiF ions between."""
     rng = np.random.default_rng(seed)
-    low = bcc100("Li", size=(2, 2, 3), a=3.44)
+    low = bcc100("Li", size=(2, 2, 3), a=3.33)
     lx, ly = low.cell[0, 0], low.cell[1, 1]
     lz = 40.0
     atoms = Atoms(cell=[lx, ly, lz], pbc=True)

@@ -25,7 +25,7 @@ CHARGES = {"EC": 0, "PF6": -1}
 
 
 def _cell(vacuum_A: float = 0.0) -> Atoms:
-    slab = bcc100("Li", size=(3, 3, 3), a=3.44)
+    slab = bcc100("Li", size=(3, 3, 3), a=3.33)
     lx, ly = slab.cell[0, 0], slab.cell[1, 1]
     slab.positions[:, 2] += 1.0
     top = slab.positions[:, 2].max()

@@ -13,7 +13,7 @@ from constpot.qeq import MetallicRule, metallic_li
 
 
 def test_labels_are_metallic_li_with_the_rule_settings():
-    slab = bcc100("Li", size=(3, 3, 4), a=3.44, vacuum=10.0)
+    slab = bcc100("Li", size=(3, 3, 4), a=3.33, vacuum=10.0)
     slab.pbc = True
     frozen = np.zeros(len(slab), bool)
     frozen[0] = True

@@ -22,10 +22,10 @@ lowest ``frozen_layers`` frozen. A fourfold hollow of the top layer lies
 above an atom of the layer below it (ABAB stacking); the ion sits above the
 one nearest the lateral cell's centre, ``height_A`` above the top layer's
 plane, at a lateral distance a/√2 from four surface atoms, so at
-√(a²/2 + h²) from them. The default h = 3.0 Å puts those four at 3.86 Å
-(a = 3.44 Å), outside the rule's 3.5 Å cutoff: the ion has no Li neighbour
-by the rule. Below h = 2.52 Å the four surface atoms count, and a deposited
-adatom (h = a/2 = 1.72 Å) has five (four at √3a/2, one at a below): on a
+√(a²/2 + h²) from them. The default h = 3.0 Å puts those four at 3.81 Å
+(a = 3.33 Å), outside the rule's 3.5 Å cutoff: the ion has no Li neighbour
+by the rule. Below h = 2.59 Å the four surface atoms count, and a deposited
+adatom (h = a/2 = 1.67 Å) has five (four at √3a/2, one at a below): on a
 flat (100) surface a lone Li never reaches the rule's 8, so it cannot become
 an electrode member however close it comes.
 

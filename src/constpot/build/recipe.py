@@ -54,14 +54,14 @@ SOLVENTS = ("EC", "DMC")
 
 #: Size presets. ``demo``: minutes on a laptop; ``paper``: lateral size like the
 #: paper's example cell (≈ 33 × 16 Å; here 9 × 5 bcc(100) cells, 31.0 × 17.2 Å).
-#: Both build the metal at ``li.a_A`` = :data:`.lithium.LI_BCC_A_A` = 3.44 Å,
-#: the PBE lattice constant of bcc Li (3.437 Å measured with GPAW,
-#: ``benchmarks/li_lattice_constant.py``): the paper's reference functional,
-#: for which its metallic-Li rule (≥ 8 Li within 3.5 Å) was made; it puts bcc's
-#: second shell 0.06 Å inside the cutoff (experiment, 3.51 Å, puts it outside,
-#: and the (100) surface layer is never metallic). Not the labeller's own value:
-#: GFN1-xTB's bcc minimum, 4.73 Å, puts even the first shell (4.10 Å) outside
-#: the cutoff, so no Li would be metallic.
+#: Both build the metal at ``li.a_A`` = :data:`.lithium.LI_BCC_A_A` = 3.33 Å,
+#: the PBE+D3(BJ) lattice constant of bcc Li (3.3265 Å with GPAW, 3.328 Å with
+#: SevenNet-0 + D3(BJ): ``benchmarks/labeller_candidates.py``): the paper's
+#: level of theory and that of both presets' reference methods (the demo's
+#: teacher, the paper's GPAW), so the model meets the metal at its own a₀. It
+#: puts bcc's second shell 0.17 Å inside the metallic-Li rule's cutoff (≥ 8 Li
+#: within 3.5 Å); experiment, 3.51 Å, puts it outside, and the (100) surface
+#: layer is never metallic (:mod:`.lithium`, "The lattice constant").
 PRESETS: dict[str, dict] = {
     "demo": {
         "seed": 0,
