@@ -38,6 +38,7 @@ include: "workflow/rules/label.smk"
 include: "workflow/rules/qeq.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/md.smk"
+include: "workflow/rules/active.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/miniature.smk"
 
@@ -59,10 +60,11 @@ rule all:
         "results/train/summary.json",
         "results/train/parity.png",
         "results/train/learning_curves.png",
-        "results/train/qeq/fit_report.csv",
+        ["results/train/qeq/fit_report.csv"] if label_charges() else [],
         expand("results/train/models/{seed}/model.nequip.zip", seed=train_seeds()),
         expand("{run}/summary.json", run=md_run_dirs()),
         expand("{run}/traj.extxyz", run=md_run_dirs()),
         expand("{run}/thermo.csv", run=md_run_dirs()),
         analysis_targets(),
         miniature_targets(),
+        active_targets(),

@@ -113,7 +113,8 @@ def _job_configs(dry_run_output, command):
     """The --config-json of every `constpot COMMAND` job of a `-n -p` run.
 
     For `md`, the runs of the sweeps only: not the constant-charge
-    equilibrations (`.../start`) or the miniature's two runs.
+    equilibrations (`.../start`), the miniature's two runs or active
+    learning's explorations.
     """
     import shlex
 
@@ -126,6 +127,8 @@ def _job_configs(dry_run_output, command):
             if "--outdir" in words:
                 outdir = words[words.index("--outdir") + 1]
                 if outdir.endswith("/start") or "miniature" in outdir:
+                    continue
+                if "/active/" in outdir:  # active learning's exploration
                     continue
             found.append(json.loads(words[words.index("--config-json") + 1]))
     return found
@@ -182,6 +185,8 @@ def test_every_run_of_a_system_starts_from_one_equilibration(tmp_path):
         if " constpot md " not in f" {line.strip()} " or "miniature" in line:
             continue
         words = shlex.split(line.strip())
+        if "results/active/" in words[words.index("--outdir") + 1]:
+            continue  # active learning's explorations start from the build
         config = json.loads(words[words.index("--config-json") + 1])["md"]
         structure = words[words.index("--structure") + 1]
         outdir = words[words.index("--outdir") + 1]
@@ -238,8 +243,15 @@ def test_paper_config_plans_the_paper_sweep(tmp_path):
     assert sum(r["md"]["metallic_exclude"] == [] for r in runs) == 2 * n_runs
     builds = _job_configs(out, "build")
     assert {r["preset"] for b in builds for r in b["systems"].values()} == {"paper"}
-    trains = _job_configs(out, "train")
+    trains = [c for c in _job_configs(out, "train") if "max_epochs" not in c["train"]]
     assert len(trains) == 2 * len(paper["train"]["seeds"])  # paper + own models
+    # active learning: each iteration fine-tunes every model of the paper's set
+    retrains = [c for c in _job_configs(out, "train") if "max_epochs" in c["train"]]
+    iterations = paper["active"]["iterations"]
+    assert len(retrains) == iterations * len(paper["train"]["seeds"])
+    assert {c["train"]["max_epochs"] for c in retrains} == {
+        paper["active"]["retrain_epochs"]
+    }
     assert {t["train"]["preset"] for t in trains} == {"paper"}
     tables = _job_configs(out, "qeq-table")
     charges = sorted(json.dumps(t["train"]["molecule_charges"]) for t in tables)
@@ -344,7 +356,20 @@ def test_default_workflow_end_to_end(end_to_end):
         assert (train / "models" / str(seed) / "model.nequip.zip").stat().st_size > 0
         assert (train / "models" / str(seed) / "qeq.json").stat().st_size > 0
     assert "category" in (train / "metrics.csv").read_text().splitlines()[0]
-    # MD: every run of the sweep, with charges that respond to the potential.
+    # Active learning: two explorations, candidates carved to <= 60 atoms
+    # (the trust window holds every frame), labelled, merged and retrained.
+    active = tmp_path / "results" / "active"
+    fractions = (active / "fractions.csv").read_text().splitlines()
+    assert {row.split(",")[0] for row in fractions[1:]} == {"0", "1"}
+    base = read(label / "dataset.extxyz", index=":")
+    merged = read(active / "iter001" / "dataset.extxyz", index=":")
+    added = [a for a in merged if a.info["category"] == "active"]
+    assert len(added) == 2 and len(merged) == len(base) + 2
+    assert all(len(a) <= 60 and a.info["sample_index"] >= 10**6 for a in added)
+    report = json.loads((active / "iter000" / "report.json").read_text())
+    assert report["overall"]["n_candidate"] == report["overall"]["n_frames"]
+    # MD: every run of the sweep, with charges that respond to the potential,
+    # run by the last iteration's models.
     md, starts = {}, {}
     for system in cfg["md"]["systems"]:
         for run in ("constp_0.0V_r0", "constp_-6.0V_r0", "constq_none_r0"):
@@ -366,6 +391,8 @@ def test_default_workflow_end_to_end(end_to_end):
             assert json.loads(start.read_text())["settings"]["relax_steps"] == 10
             # the paper's metallic rule: >= 8 Li within 3.5 A, no exclusion
             assert run_summary["calculator"]["metallic_rule"]["exclude"] == []
+            models = [m["path"] for m in run_summary["inputs"]["models"]]
+            assert models and all("active/iter001/train" in m for m in models)
         assert md[system, "constp_-6.0V_r0"] < md[system, "constp_0.0V_r0"]
         assert md[system, "constp_-6.0V_r0"] < md[system, "constq_none_r0"]
     # Variants run beside the paper's model: the anion exclusion on the

@@ -121,3 +121,18 @@ def test_carving_without_models_fails(tmp_path, interface, capsys):
     config = {**CONFIG, "active": {**CONFIG["active"], "max_atoms": 5}}
     argv, out = _argv(tmp_path, [run], config)
     _fails(argv, out, capsys, "active.max_atoms is 5")
+
+
+def test_structures_after_one_flag_as_the_workflow_passes_them(tmp_path, interface):
+    """`--structure a=PATH b=PATH`: every system's interface is read."""
+    other = tmp_path / "other.extxyz"
+    other.write_bytes(interface.read_bytes())
+    runs = [
+        write_run(tmp_path / "explore", "toy", "constq_T300K", [0.1, 0.2]),
+        write_run(tmp_path / "explore", "other", "constq_T300K", [0.1, 0.2]),
+    ]
+    argv, out = _argv(tmp_path, runs, CONFIG, structure=False)
+    argv += ["--structure", f"toy={interface}", f"other={other}"]
+    assert main(argv) == 0
+    picked = {f.info["system"] for f in read(out / "candidates.extxyz", ":")}
+    assert picked == {"toy", "other"}

@@ -29,7 +29,8 @@ ANALYSIS_FIGURES = (
     "parity",
     "li_msd",
 )
-PREDICTIONS = "results/train/predictions.csv"
+# Test-set predictions of the models the paper's MD runs (claim 5).
+PREDICTIONS = f"{production_train_dir()}/predictions.csv"
 MD_RUN_NAME = re.compile(r"^(constp|constq)_[^/_]+_r\d+$")
 
 
@@ -52,7 +53,7 @@ def analysis_run_dirs(variant=PAPER):
 
 def variant_predictions(variant):
     """Test-set predictions of the models a variant runs (claim 5)."""
-    return f"{train_dir(variant)}/predictions.csv"
+    return f"{production_train_dir(variant)}/predictions.csv"
 
 
 def variant_summaries():

@@ -3,6 +3,7 @@
 
 import json
 
+from constpot.config import labels_have_charges
 from constpot.runs import md_sweep
 
 QEQ_MODES = ("constq", "constp")
@@ -64,6 +65,12 @@ def label_systems():
     return list(config["label"].get("systems") or systems())
 
 
+def label_charges():
+    """Whether the labels carry reference charges (the teacher's only with a
+    charge_labeller): the chi/J fit report needs them."""
+    return labels_have_charges(config["label"]["labeller"])
+
+
 def label_shards():
     """Shard indices 0 .. label.n_shards - 1."""
     return list(range(config["label"]["n_shards"]))
@@ -112,6 +119,25 @@ def variant_dir(variant=PAPER):
 def train_dir(variant=PAPER):
     """Training folder of a variant's models."""
     return f"{variant_dir(model_set(variant))}/train"
+
+
+def active_iterations():
+    """Active-learning retraining rounds (0 without an `active:` section)."""
+    return int((config.get("active") or {}).get("iterations", 0))
+
+
+def active_train_dir(k):
+    """Training folder of the models of active learning's data set k (k >= 1)."""
+    return f"results/active/iter{int(k):03d}/train"
+
+
+def production_train_dir(variant=PAPER):
+    """Models a variant's MD runs: with active learning, the paper's model set
+    runs the last iteration's models; variants with models of their own
+    (train: overrides) keep theirs."""
+    if model_set(variant) == PAPER and active_iterations() > 0:
+        return active_train_dir(active_iterations())
+    return train_dir(variant)
 
 
 def md_runs(variant=PAPER):

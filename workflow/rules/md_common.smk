@@ -23,9 +23,12 @@ def all_md_run_dirs():
 
 
 def md_model_files(variant=PAPER):
-    """Packaged short-range models of a variant's MD: the first md.n_models seeds."""
+    """Packaged short-range models of a variant's MD: the first md.n_models seeds
+    (of the last active-learning iteration, when there is one)."""
     seeds = train_seeds()[: md_config().get("n_models", 1)]
-    return [f"{train_dir(variant)}/models/{seed}/model.nequip.zip" for seed in seeds]
+    root = production_train_dir(variant)
+    suffix = "pt2" if md_config().get("compile_models") else "zip"
+    return [f"{root}/models/{seed}/model.nequip.{suffix}" for seed in seeds]
 
 
 def md_settings(variant=PAPER):
@@ -35,6 +38,7 @@ def md_settings(variant=PAPER):
     start from its last frame, already relaxed: no FIRE steps of their own.
     """
     skip = ("systems", "anode_potentials_V", "constq", "replicas", "threads", "gpus")
+    skip += ("compile_models",)  # which model files: the inputs say
     cfg = variant_md(variant)
     settings = {k: v for k, v in cfg.items() if k not in skip}
     settings["seed"] = cfg.get("seed", config["seed"])

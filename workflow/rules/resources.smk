@@ -53,7 +53,7 @@ MAX_ATOMS = max(PRESET_ATOMS.values())
 # Wall time of one build, minutes (demo: 42 s for the 537-atom mosaic).
 BUILD_MINUTES = {"demo": 30, "paper": 240}
 # Minutes per labelled frame and memory by labeller kind (xtb: ~3 s a frame).
-LABEL_MINUTES_PER_FRAME = {"xtb": 0.5}
+LABEL_MINUTES_PER_FRAME = {"xtb": 0.5, "teacher": 0.1}
 LABEL_DFT_MINUTES_PER_FRAME = 60
 # Seconds per MD step of n atoms: a + b n, from the README's throughput table
 # (H200: 537 atoms 13.7 steps/s, 3070 atoms 5.0 steps/s; CPU, one thread:

@@ -138,6 +138,35 @@ rule package_model:
         " --qeq-settings {input.qeq} --out {output.model} > {log} 2>&1"
 
 
+# Models compiled ahead of time for this machine (md.compile_models), beside
+# their packaged file and qeq.json: results/train, an active-learning
+# iteration's or a variant's models.
+rule compile_model:
+    input:
+        model="{root}/models/{seed}/model.nequip.zip",
+        qeq="{root}/models/{seed}/qeq.json",
+    output:
+        model="{root}/models/{seed}/model.nequip.pt2",
+    log:
+        "{root}/models/{seed}/compile.log",
+    benchmark:
+        "{root}/models/{seed}/compile.benchmark.tsv"
+    wildcard_constraints:
+        root=r"results(/variants/[^/]+|/active/iter\d{3})?/train",
+        seed=r"\d+",
+    conda:
+        "../../envs/constpot.yaml"
+    resources:
+        gpu=job_gpus("md"),
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(30),
+    params:
+        device=lambda wildcards: "cuda" if section_gpus("md") else "cpu",
+    shell:
+        "OMP_NUM_THREADS=1 constpot compile-model --model {input.model}"
+        " --out {output.model} --device {params.device} > {log} 2>&1"
+
+
 rule evaluate:
     input:
         targets="results/train/targets.extxyz",

@@ -76,11 +76,12 @@ def register(sub) -> None:
     p.add_argument("--report-csv", required=True)
     p.add_argument(
         "--structure",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="SYSTEM=PATH",
-        help="the interface a system's runs started from (formal charges); "
-        "repeat per system",
+        help="the interface each system's runs started from (formal charges): "
+        "one SYSTEM=PATH per system, after one flag or repeated flags",
     )
     p.add_argument(
         "--models",
