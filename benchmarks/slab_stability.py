@@ -154,6 +154,7 @@ def main() -> None:
         traj_every=every,
         thermo_every=every,
         relax_steps=0,
+        walls="none",
     )
     calc = HybridCalculator.from_models(
         models, anode_potential_V=None, electrodes="metallic", device="cpu"
