@@ -6,7 +6,10 @@
   is, bit for bit, the one a list built at the current positions returns:
   same pairs, same order, same vectors and distances;
 - it is rebuilt when an atom moves more than skin/2, when the cell changes and
-  when the atom count does.
+  when the atom count does;
+- the image blocks (``PairList.blocks``) hold every candidate once: image r of
+  atom pair p at ``blocks[r][0] + p``, so slice sums over the blocks are the
+  sums over each atom pair's images; ``pair_order`` lists every atom pair.
 
 float64 throughout.
 """
@@ -105,3 +108,31 @@ def test_bad_arguments_are_named():
         SkinNeighborList(0.0)
     with pytest.raises(ValueError, match="skin"):
         SkinNeighborList(5.0, skin=-1.0)
+
+
+def test_image_blocks_hold_each_candidate_once_at_its_atom_pair():
+    # A small cell with a long cutoff: atom pairs with up to dozens of images.
+    atoms = random_cell(6, n_atoms=12)
+    nl = SkinNeighborList(CUTOFF_A + 2.0, SKIN_A)
+    pl = nl.pairs(atoms.positions, atoms.cell.array, torch.as_tensor(atoms.positions))
+    n_pairs = len(pl.pair_i)
+    owner = torch.full((len(pl.i),), -1, dtype=torch.int64)
+    for start, size in pl.blocks:
+        assert size <= n_pairs
+        owner[start : start + size] = torch.arange(size)
+    assert bool((owner >= 0).all())  # blocks tile the candidate list
+    assert sum(size for _, size in pl.blocks) == len(pl.i)
+    assert torch.equal(pl.i, pl.pair_i[owner]) and torch.equal(pl.j, pl.pair_j[owner])
+    assert max(size for _, size in pl.blocks[1:]) > 0  # several images per pair
+    # every atom pair once, in pair_order too
+    keys = (pl.pair_i * len(atoms) + pl.pair_j).tolist()
+    assert len(set(keys)) == n_pairs
+    assert sorted(pl.pair_order.tolist()) == list(range(n_pairs))
+    # slice sums over the blocks = sums over each pair's images (integers:
+    # exact in float64)
+    values = torch.arange(len(pl.i), dtype=torch.float64)
+    want = torch.zeros(n_pairs, dtype=torch.float64).index_add_(0, owner, values)
+    got = values[: pl.blocks[0][1]].clone()
+    for start, size in pl.blocks[1:]:
+        got[:size] += values[start : start + size]
+    assert torch.equal(got, want)

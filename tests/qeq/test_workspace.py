@@ -10,7 +10,10 @@ path that moves atoms within the skin, beyond it, and changes the cell:
   slab cells, with the dense and the scattered real-space sums;
 - the two real-space sums agree to rounding;
 - charges, energies, forces of :class:`ChargeSolver` and of a
-  :class:`HybridCalculator` along the path equal those of fresh ones.
+  :class:`HybridCalculator` along the path equal those of fresh ones, and a
+  solver kept across two different systems gives each one's fresh numbers;
+- the forces are the same bits whether or not the potential at the same
+  charges (whose structure factors they reuse) was evaluated first.
 
 float64 throughout.
 """
@@ -100,6 +103,35 @@ def test_dense_and_scattered_real_space_sums_agree(slab, monkeypatch):
     torch.testing.assert_close(
         scatter.forces(q), force, rtol=0, atol=1e-12 * float(force.abs().max())
     )
+
+
+@pytest.mark.parametrize("slab", [False, True])
+def test_forces_do_not_depend_on_a_previous_potential(slab, real_space):
+    atoms = random_cell(15, n_atoms=40, slab=slab)
+    rng = np.random.default_rng(5)
+    sigma = rng.uniform(0.5, 1.2, len(atoms))
+    q = torch.as_tensor(rng.normal(size=len(atoms)), dtype=F64)
+    args = (atoms.positions, atoms.cell.array, sigma)
+    alone = GaussianEwald(*args, slab=slab).forces(q)
+    op = GaussianEwald(*args, slab=slab)
+    op.potential(q)
+    assert torch.equal(op.forces(q), alone)
+    op.potential(2.0 * q)  # other charges: not reused
+    assert torch.equal(op.forces(q), alone)
+
+
+def test_solver_kept_across_systems_equals_fresh_solvers():
+    """Per-atom parameters and workspace follow the system solved."""
+    kept = ChargeSolver(slab=True, tol=1e-10)
+    for system in ("a", "a with Li", "b", "a"):
+        atoms = random_cell(17 if system == "b" else 16, n_atoms=40, slab=True)
+        if system == "a with Li":  # same positions, other elements
+            atoms.symbols[:6] = "Li"
+        a = kept.solve(atoms)
+        b = ChargeSolver(slab=True, tol=1e-10).solve(atoms)
+        np.testing.assert_array_equal(a.charges, b.charges)
+        np.testing.assert_array_equal(a.forces, b.forces)
+        assert a.grand_energy == b.grand_energy
 
 
 def test_solver_along_a_path_equals_fresh_solvers():

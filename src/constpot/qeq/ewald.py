@@ -43,8 +43,12 @@ the same input always gives the same numbers.
 MD steps: an :class:`EwaldWorkspace` carries what one geometry's operator can
 pass to the next (k-space tables of the cell, a skin neighbour list), without
 changing a bit of the results. Small, dense cells (``n_atoms² ≤ 8 × pairs``)
-fold the real-space pairs into a dense matrix once per geometry: one dense
-product per evaluation instead of two scatters per pair.
+fold the real-space pairs into a dense matrix once per geometry (each atom
+pair's images summed by slices of the list,
+:attr:`~constpot.qeq.neighbors.PairList.blocks`), and with the explicit Ewald
+sum the self, background and slab or width terms too: one dense product and
+the k-space table per evaluation. Their real-space forces are summed over each
+atom pair's images before one scatter per atom pair.
 
 This module is longer than 600 lines because it holds one operator whose
 set-up, splitting choice and evaluations (potential, dense matrix, analytic
@@ -289,6 +293,8 @@ class GaussianEwald:
         self.workspace.bind(cell, self.settings, self.device, dtype)
         self._build_real_space()
         self._build_kspace()
+        # (charges, structure factors) of the last single-vector potential
+        self._last_sk: tuple | None = None
 
         # Diagonal self term of Gaussian charges (absent for point charges).
         sig = self.sigma
@@ -296,6 +302,7 @@ class GaussianEwald:
             sig > 0, 1.0 / (math.sqrt(math.pi) * sig.clamp(min=1e-300)), 0.0
         )
         self._sigma_sq = sig**2
+        self._folded = self._fold_dense()
 
     # ------------------------------------------------------------------ setup
     def _tune(self, accuracy: float, cutoff: float | None, kspace: str):
@@ -406,7 +413,8 @@ class GaussianEwald:
         n = self.n_atoms
         # Dense real-space matrix for small dense cells; it takes every
         # candidate pair of the skin, those beyond the cutoff with weight
-        # exactly 0 (adding +0 changes no bit), the scatter the pairs in range.
+        # exactly 0 (adding +0 changes no bit), summed over each atom pair's
+        # images (PairList.blocks); the scatter takes the pairs in range.
         dense = n <= _DENSE_MAX_ATOMS and n * n <= _DENSE_PAIR_RATIO * pairs.n_inside
         if not dense:
             pairs = pairs.compact()
@@ -421,23 +429,28 @@ class GaussianEwald:
             )
         self._i, self._j, self._shifts = pairs.i, pairs.j, pairs.shifts
         self._vec, self._dist, self._dist_sq = pairs.vectors, dist, pairs.distances_sq
-        self._inside = pairs.inside if dense else None
+        # the skin's candidates beyond the cutoff (dense cells only)
+        self._outside = torch.logical_not(pairs.inside) if dense else None
+        self._blocks = pairs.blocks if dense else ()
         self._all_gaussian = bool(self.sigma.min() > 0)
         if dense:  # the candidates stay until the next rebuild: so do these
             constants = self.workspace.neighbors.per_build(
-                self._np_sigma.tobytes(), self._pair_constants
+                self._np_sigma.tobytes(), lambda: self._pair_constants(pairs)
             )
         else:
-            constants = self._pair_constants(flat=False)
+            constants = self._pair_constants(None)
         self._gamma, self._inv_gamma, self._neg_inv_gamma_sq = constants[:3]
-        flat_ij, flat_ji = constants[3:]
         self._pair_w = self._pair_kernel(dist)
         self._real_dense = None
         if dense:
-            mat = torch.zeros(n * n, dtype=self.dtype, device=self.device)
-            mat.index_add_(0, flat_ij, self._pair_w)
-            mat.index_add_(0, flat_ji, self._pair_w)
-            self._real_dense = mat.view(n, n)
+            flat, self._scatter_i, self._scatter_j, self._scatter_order = constants[3:]
+            # Each atom pair's sum over its images in the upper triangle
+            # (i <= j), then R = U + Uᵀ: the self-image pairs on the
+            # diagonal count twice, as they must.
+            upper = torch.zeros(n * n, dtype=self.dtype, device=self.device)
+            upper.index_copy_(0, flat, self._image_sum(self._pair_w))
+            upper = upper.view(n, n)
+            self._real_dense = upper + upper.T
 
     def _pair_gamma(self) -> torch.Tensor:
         """γ_ij = √(2(σ_i² + σ_j²)) of the pairs, Å."""
@@ -446,19 +459,37 @@ class GaussianEwald:
             2.0 * (sig_sq.index_select(0, self._i) + sig_sq.index_select(0, self._j))
         )
 
-    def _pair_constants(self, flat: bool = True):
-        """γ_ij of the pairs, 1/γ_ij and −1/γ_ij² (None unless every σ > 0)
-        and their flat (i, j), (j, i) indices in an (n_atoms, n_atoms) matrix
-        (None unless ``flat``)."""
-        i, j, n = self._i, self._j, self.n_atoms
+    def _pair_constants(self, pairs):
+        """γ_ij of the pairs, 1/γ_ij and −1/γ_ij² (None unless every σ > 0);
+        with the (uncompacted) ``pairs``, also the flat (i, j) index of each
+        atom pair in an (n_atoms, n_atoms) matrix and the atom pairs' i, j
+        and places in the order of the force scatter (PairList.pair_order)."""
         gamma = self._pair_gamma()
         inv, neg_inv_sq = None, None
         if self._all_gaussian:
             inv = 1.0 / gamma
             neg_inv_sq = (inv * inv).neg_()
-        if not flat:
-            return gamma, inv, neg_inv_sq, None, None
-        return gamma, inv, neg_inv_sq, i * n + j, j * n + i
+        if pairs is None:
+            return gamma, inv, neg_inv_sq
+        order = pairs.pair_order
+        return (
+            gamma,
+            inv,
+            neg_inv_sq,
+            pairs.pair_i * self.n_atoms + pairs.pair_j,
+            pairs.pair_i.index_select(0, order),
+            pairs.pair_j.index_select(0, order),
+            order,
+        )
+
+    def _image_sum(self, values: torch.Tensor) -> torch.Tensor:
+        """Sum of (n_pairs,) candidate values over each atom pair's images,
+        (n_atom_pairs,): one slice addition per image block."""
+        (_, size), *rest = self._blocks
+        total = values[:size].clone()
+        for start, count in rest:
+            total[:count] += values[start : start + count]
+        return total
 
     def _real_potential(self, q: torch.Tensor) -> torch.Tensor:
         """Real-space part Σ_j R_ij q_j for (n_atoms, m) charges, 1/Å·e.
@@ -500,8 +531,8 @@ class GaussianEwald:
                 )
             )
         kernel.div_(d)
-        if self._inside is not None:
-            kernel = kernel.where(self._inside, 0.0)
+        if self._outside is not None:
+            kernel.masked_fill_(self._outside, 0.0)
         return kernel
 
     def _build_kspace(self) -> None:
@@ -598,13 +629,13 @@ class GaussianEwald:
         """
         charges = torch.as_tensor(charges, dtype=self.dtype, device=self.device)
         q = charges if charges.ndim == 2 else charges.unsqueeze(1)
+        if self._folded is not None:
+            phi = COULOMB_EV_A * self._kspace_ewald(q, self._folded @ q)
+            return phi if charges.ndim == 2 else phi.squeeze(1)
         st = self.settings
         phi = self._real_potential(q)
         if st.kspace == "ewald":
-            for table, weight in self._trig_blocks:
-                # Both products of a block while it sits in the cache: one
-                # pass over the table from memory instead of two.
-                phi = phi.addmm_(table.T, weight * (table @ q))
+            phi = self._kspace_ewald(q, phi)
             phi = phi - q * self._self_term
             phi = phi - self._background * q.sum(dim=0, keepdim=True)
         else:
@@ -618,6 +649,45 @@ class GaussianEwald:
             phi = phi + self._gaussian_background(q)
         phi = COULOMB_EV_A * phi
         return phi if charges.ndim == 2 else phi.squeeze(1)
+
+    def _kspace_ewald(self, q: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        """``phi`` plus the explicit Ewald k-space sum (without k) for
+        (n_atoms, m) charges."""
+        sk = []
+        for table, weight in self._trig_blocks:
+            # Both products of a block while it sits in the cache: one pass
+            # over the table from memory instead of two.
+            sk.append(table @ q)
+            phi = phi.addmm_(table.T, weight * sk[-1])
+        # The forces at the same charges (the solver's last evaluation)
+        # reuse the structure factors.
+        self._last_sk = (q.clone(), sk) if q.shape[1] == 1 else None
+        return phi
+
+    def _fold_dense(self) -> torch.Tensor | None:
+        """The dense real-space matrix with every term but the k-space sum
+        (self, background, slab or width terms) added, 1/Å; None without a
+        dense matrix or with PME. One matrix product then replaces about ten
+        vector operations per potential (solver iterations)."""
+        if self._real_dense is None or self.settings.kspace != "ewald":
+            return None
+        mat = self._real_dense - self._background
+        mat.diagonal().add_(self._self_diag - self._self_term)
+        # Low-rank terms as one product each (a pass over the matrix):
+        # slab −(2π/V)[(z_i − z_j)² + L²/6] = −(2π/V)(z_i² − 2 z_i z_j + z_j²
+        # + L²/6), expanded as _slab_potential is; 3D (2π/V)(σ_i² + σ_j²).
+        pref = 2.0 * math.pi / self.volume
+        one = torch.ones_like(self._sigma_sq)
+        if self.slab:
+            z = self.positions[:, 2]
+            length = float(self._np_cell[2, 2])
+            left = torch.stack([z * z, z, one], dim=1)
+            right = torch.stack([one, -2.0 * z, z * z + length**2 / 6.0])
+            mat.addmm_(left, right, alpha=-pref)
+        else:
+            left = torch.stack([self._sigma_sq, one], dim=1)
+            mat.addmm_(left, torch.stack([one, self._sigma_sq]), alpha=pref)
+        return mat
 
     def _gaussian_background(self, q: torch.Tensor) -> torch.Tensor:
         # (2π/V) Σ_j (σ_i² + σ_j²) q_j: the k = 0 width term of net-charged 3D
@@ -706,21 +776,39 @@ class GaussianEwald:
                 gamma > 0, two_pi / safe * torch.exp(-d_sq / safe**2), 0.0
             )
         coef = slope.sub_(self._pair_w).div_(d_sq)
-        if self._inside is not None:  # the skin's pairs beyond the cutoff
-            coef = coef.where(self._inside, 0.0)
-        coef *= q.index_select(0, self._i) * q.index_select(0, self._j)
+        force_t = torch.zeros((3, self.n_atoms), dtype=self.dtype, device=self.device)
         # One 1-D scatter per component ((3, n_pairs) layout): far faster on
         # the CPU than index_add_ of (n_pairs, 3) rows.
-        force_t = torch.zeros((3, self.n_atoms), dtype=self.dtype, device=self.device)
-        for axis in range(3):
-            pair = vec[axis] * coef
-            force_t[axis].index_add_(0, self._i, pair)
-            force_t[axis].index_add_(0, self._j, pair, alpha=-1.0)
+        if self._blocks:
+            # Dense cells: the skin's pairs beyond the cutoff weigh 0; each
+            # atom pair's images summed first, then scattered once per
+            # atom pair, in an order independent of the candidate list.
+            coef.masked_fill_(self._outside, 0.0)
+            i, j = self._scatter_i, self._scatter_j
+            qq = q.index_select(0, i) * q.index_select(0, j)
+            for axis in range(3):
+                pair = self._image_sum(vec[axis] * coef)
+                pair = pair.index_select(0, self._scatter_order).mul_(qq)
+                force_t[axis].index_add_(0, i, pair)
+                force_t[axis].index_add_(0, j, pair, alpha=-1.0)
+        else:
+            coef *= q.index_select(0, self._i) * q.index_select(0, self._j)
+            for axis in range(3):
+                pair = vec[axis] * coef
+                force_t[axis].index_add_(0, self._i, pair)
+                force_t[axis].index_add_(0, self._j, pair, alpha=-1.0)
         force = force_t.T.contiguous()
         if self.settings.kspace == "ewald":
             # Σ_k w_k (c_ki S_k − s_ki C_k) k as one product with the table.
             n_k = len(self.kvectors)
-            sk = self._trig @ q  # [C_k; S_k]
+            # [C_k; S_k], by the products of potential(): the same bits
+            # whether kept from it or not
+            last = self._last_sk
+            if last is not None and torch.equal(last[0][:, 0], q):
+                blocks = last[1]
+            else:
+                blocks = [table @ q.unsqueeze(1) for table, _ in self._trig_blocks]
+            sk = torch.cat(blocks)[:, 0]
             ws = (self._kweights * sk[n_k:]).unsqueeze(1) * self.kvectors
             wc = (self._kweights * sk[:n_k]).unsqueeze(1) * self.kvectors
             force -= q.unsqueeze(1) * (torch.cat([ws, -wc]).T @ self._trig).T

@@ -12,17 +12,26 @@ rebuilt when that fails, when the cell changes (bit for bit) or when the atom
 count does. Displacements are plain Cartesian differences: an atom wrapped
 back into the cell has moved a lattice vector and triggers a rebuild.
 
-Order: the candidate pairs are stored in one canonical order (oriented
-``i < j``, or ``i == j`` with the first non-zero image shift positive; sorted
-by a fixed hash of ``(i, j, shift)``) and the pairs within ``cutoff`` are
-returned in that order, with their vectors and distances computed here. The
-result is therefore bit for bit the one a list built at the current positions
-returns: a calculation does not depend on when the list was built (a resumed
-MD run repeats the uninterrupted one exactly).
+Order: the candidate pairs are oriented ``i < j``, or ``i == j`` with the first
+non-zero image shift positive, and stored grouped by atom pair: image ``r`` of
+every atom pair in block ``r``, the atom pairs in the same order in each block
+(most images first, then a fixed hash of ``(i, j)``), a pair's images by shift.
+A sum over each pair's images is then a few slice additions
+(:attr:`PairList.blocks`). The vectors and distances are computed here,
+element by element. What a calculation takes from the list does not depend on
+when it was built (a resumed MD run repeats the uninterrupted one exactly):
+
+- :meth:`PairList.compact` returns the pairs within ``cutoff`` in one canonical
+  order (a fixed hash of ``(i, j, shift)``), bit for bit those of a list built
+  at the current positions;
+- a sum over an atom pair's images is the same bits (candidates beyond the
+  cutoff weighted by exactly 0 add nothing), and so are per-atom sums over
+  atom pairs taken in :attr:`PairList.pair_order`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +63,24 @@ class PairList:
         Pairs within the cutoff (the others are candidates of the skin).
     n_inside : int
         Number of pairs within the cutoff.
+    pair_i, pair_j : (n_atom_pairs,) long tensor
+        The atom pairs ``i <= j`` with at least one candidate image, those
+        with the most images first.
+    blocks : tuple of (start, size)
+        Image ``r`` of atom pair ``p`` is candidate ``blocks[r][0] + p``;
+        block ``r`` holds the ``blocks[r][1]`` atom pairs with more than ``r``
+        images (a prefix of ``pair_i, pair_j``). A sum over a pair's images
+        is one slice addition per block. Empty after :meth:`compact` (whose
+        pairs are not grouped).
+    pair_order : (n_atom_pairs,) long tensor
+        The atom pairs in an order that depends on the pairs alone (a fixed
+        hash of ``(i, j)``), not on how many images each has in this list:
+        per-atom sums over atom pairs in this order are the same bits
+        whichever candidate list they come from.
+    canonical : callable
+        ``canonical()`` is an (n_pairs,) long tensor: the candidates in an
+        order that depends on ``(i, j, shift)`` alone (a fixed hash of it),
+        the order of :meth:`compact`; computed on first use, once per build.
     """
 
     i: torch.Tensor
@@ -64,10 +91,17 @@ class PairList:
     distances_sq: torch.Tensor
     inside: torch.Tensor
     n_inside: int
+    pair_i: torch.Tensor
+    pair_j: torch.Tensor
+    blocks: tuple[tuple[int, int], ...]
+    pair_order: torch.Tensor
+    canonical: Callable[[], torch.Tensor]
 
     def compact(self) -> PairList:
-        """The pairs within the cutoff only, in the same order."""
-        keep = torch.nonzero(self.inside).squeeze(1)
+        """The pairs within the cutoff only, in canonical order (the same
+        pairs, vectors and order whichever candidate list they come from)."""
+        order = self.canonical()
+        keep = order[self.inside.index_select(0, order)]
         return PairList(
             self.i.index_select(0, keep),
             self.j.index_select(0, keep),
@@ -77,6 +111,11 @@ class PairList:
             self.distances_sq.index_select(0, keep),
             self.inside.new_ones(len(keep)),
             self.n_inside,
+            self.pair_i,
+            self.pair_j,
+            (),
+            self.pair_order,
+            lambda: torch.arange(len(keep), device=keep.device),
         )
 
 
@@ -137,15 +176,20 @@ class SkinNeighborList:
         """
         if self._stale(positions, cell):
             self._build(positions, cell, positions_t.device, positions_t.dtype)
-        i, j, shifts, image = self._cand
+        i, j, shifts, image, pair_i, pair_j, blocks, pair_order, key = self._cand
         # Element by element (no reduction kernel whose rounding could depend
         # on the number of pairs): a pair's vector and distance are the same
-        # bits whichever candidate list it comes from.
+        # bits whichever candidate list it comes from. r_j − r_i once per
+        # atom pair, then + S @ cell for each of its images (block by block).
         # One component at a time: 1-D gathers are the fast ones.
-        vec = [
-            x.index_select(0, j).sub_(x.index_select(0, i)).add_(shift)
-            for x, shift in zip(positions_t.T.contiguous(), image, strict=True)
-        ]
+        vec = []
+        for x, shift in zip(positions_t.T.contiguous(), image, strict=True):
+            diff = x.index_select(0, pair_j).sub_(x.index_select(0, pair_i))
+            out = torch.empty_like(shift)
+            for start, size in blocks:
+                end = start + size
+                torch.add(diff[:size], shift[start:end], out=out[start:end])
+            vec.append(out)
         dist_sq = (vec[0] * vec[0]).addcmul_(vec[1], vec[1]).addcmul_(vec[2], vec[2])
         inside = dist_sq < self.cutoff**2
         return PairList(
@@ -156,7 +200,18 @@ class SkinNeighborList:
             torch.sqrt(dist_sq),
             dist_sq,
             inside,
-            int(inside.sum()),
+            int(torch.count_nonzero(inside)),
+            pair_i,
+            pair_j,
+            blocks,
+            pair_order,
+            lambda build=self.builds: self.per_build(
+                ("canonical", build),
+                lambda: torch.as_tensor(
+                    np.argsort(key[0][key[1]].astype(np.uint64) * _HASH),
+                    device=positions_t.device,
+                ),
+            ),
         )
 
     def per_build(self, key, make):
@@ -183,43 +238,75 @@ class SkinNeighborList:
         i, j, shifts = nl.compute(
             points=positions, box=cell, periodic=True, quantities="ijS"
         )
+        n, m = len(positions), len(i)
         i = i.astype(np.int64)
         j = j.astype(np.int64)
-        shifts = shifts.astype(np.int64)
+        # Image shift S as one code, its components as base-``width`` digits
+        # (S + half) of which S_x is the most significant: codes order the
+        # shifts lexicographically, and −S has the code ``n_codes − 1 − code``.
+        width = 2 * int(np.abs(shifts).max(initial=0)) + 1
+        half, n_codes = width // 2, width**3
+        code = shifts.astype(np.int64) @ np.array([width * width, width, 1])
+        code += half * (width * width + width + 1)
         # Canonical orientation: i < j, or i == j with the first non-zero
-        # shift component positive; then one sorted order.
-        first = np.where(
-            shifts[:, 0] != 0,
-            shifts[:, 0],
-            np.where(shifts[:, 1] != 0, shifts[:, 1], shifts[:, 2]),
+        # shift component positive (S > 0 lexicographically).
+        flip = (i > j) | ((i == j) & (code < n_codes // 2))
+        np.subtract(n_codes - 1, code, out=code, where=flip)
+        i, j = np.minimum(i, j), np.maximum(i, j)
+        pair = i * n + j
+        # Group the candidates by atom pair (i, j), a pair's images in the
+        # order of their shifts: one int64 key per candidate, unique, so
+        # that any sort gives the same order.
+        key = pair * n_codes + code
+        order = np.argsort(key)
+        pair = pair[order]
+        start = np.flatnonzero(np.r_[m > 0, pair[1:] != pair[:-1]])
+        count = np.diff(np.r_[start, m])
+        rank = np.arange(m) - np.repeat(start, count)
+        unique = pair[start]
+        # Atom pairs in the order of a multiplicative hash of (i, j) (odd
+        # constant, mod 2⁶⁴: a bijection): an order that is a function of
+        # the pairs alone, in which no atom's pairs sit together, so that
+        # scatters into per-atom sums do not wait on one address (3x faster
+        # than sorted by i). Stably by image count (most first): image r of
+        # every pair goes to block r, at the pair's place, and block r holds
+        # the pairs with more than r images, a prefix of block 0.
+        hashed = np.argsort(unique.astype(np.uint64) * _HASH)
+        fewer = count.max(initial=0) - count[hashed]
+        fewer = fewer.astype(np.uint16 if fewer.max(initial=0) < 2**16 else np.int64)
+        by = hashed[np.argsort(fewer, kind="stable")]  # radix sort
+        place = np.empty(len(unique), dtype=np.int64)
+        place[by] = np.arange(len(unique))
+        sizes = np.bincount(rank)
+        offsets = np.cumsum(sizes) - sizes
+        final = np.empty_like(order)
+        final[offsets[rank] + np.repeat(place, count)] = order
+        # Shift and image vector S @ cell (element by element, in ``dtype``)
+        # of each code, gathered per candidate (by numpy: far faster than
+        # torch's gathers from a small table).
+        digits = np.arange(n_codes)
+        table = np.stack(
+            [digits // (width * width), digits // width % width, digits % width]
         )
-        flip = (i > j) | ((i == j) & (first < 0))
-        i, j = np.where(flip, j, i), np.where(flip, i, j)
-        shifts = np.where(flip[:, None], -shifts, shifts)
-        # One int64 key per pair (i, j, shift), scrambled by a multiplicative
-        # hash (odd constant, mod 2⁶⁴: a bijection): sorted by it, the pairs
-        # come in an order that is a function of the pairs alone, and in
-        # which no atom's pairs sit together, so that scatters into per-atom
-        # sums do not wait on one address (3x faster than sorted by i).
-        n, width = len(positions), 2 * int(np.abs(shifts).max(initial=0)) + 1
-        key = i * n + j
-        for axis in range(3):
-            key = key * width + (shifts[:, axis] + width // 2)
-        order = np.argsort(key.astype(np.uint64) * _HASH, kind="stable")
-        shifts_t = torch.as_tensor(shifts[order].astype(np.float64), device=device)
-        shifts_t = shifts_t.to(dtype)
-        cell_t = torch.as_tensor(cell, device=device, dtype=dtype)
-        # (3, n_candidates) image vectors S @ cell, element by element.
-        image = (
-            shifts_t[:, 0:1] * cell_t[0]
-            + shifts_t[:, 1:2] * cell_t[1]
-            + shifts_t[:, 2:3] * cell_t[2]
-        ).T.contiguous()
+        table = torch.as_tensor((table - half).T.astype(np.float64)).to(dtype)
+        cell_t = torch.as_tensor(cell, dtype=dtype)
+        images = (
+            table[:, 0:1] * cell_t[0]
+            + table[:, 1:2] * cell_t[1]
+            + table[:, 2:3] * cell_t[2]
+        )
+        code = code[final]
+        unique = unique[by]
         self._cand = (
-            torch.as_tensor(i[order], device=device),
-            torch.as_tensor(j[order], device=device),
-            shifts_t,
-            image,
+            torch.as_tensor(i[final], device=device),
+            torch.as_tensor(j[final], device=device),
+            torch.as_tensor(np.take(table.numpy(), code, axis=0), device=device),
+            torch.as_tensor(np.take(images.numpy().T, code, axis=1), device=device),
+            torch.as_tensor(unique // n, device=device),
+            torch.as_tensor(unique % n, device=device),
+            tuple(zip(offsets.tolist(), sizes.tolist(), strict=True)),
+            torch.as_tensor(place[hashed], device=device),
+            (key, final),
         )
         self._per_build = {}
         self._ref_positions = positions.copy()

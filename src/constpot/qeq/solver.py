@@ -231,6 +231,7 @@ class ChargeSolver:
         # Cell tables and the skin neighbour list, kept from one solve to the
         # next (MD steps); the numbers do not depend on it (EwaldWorkspace).
         self._workspace = EwaldWorkspace()
+        self._per_atom_memo: tuple | None = None
 
     def todict(self) -> dict:
         """Settings, for provenance records."""
@@ -316,7 +317,7 @@ class ChargeSolver:
         cons = ChargeConstraints.from_atoms(atoms, fixed, total_charge, groups)
         fixed_mask = cons.fixed
         dev, dt = self.device, self.dtype
-        chi_a, j_a, sig_a = self.params.per_atom(atoms.get_chemical_symbols())
+        chi_a, j_a, sig_a = self._per_atom(atoms)
         chi_a = _override(chi_a, chi, "chi", n)
         j_a = _override(j_a, hardness, "hardness", n)
         sig_a = _override(sig_a, sigma, "sigma", n)
@@ -425,6 +426,17 @@ class ChargeSolver:
                 "forces": end - solve_end,
             },
         )
+
+    def _per_atom(self, atoms: Atoms):
+        """χ, J, σ of the atoms (read-only), kept while the table and the
+        atomic numbers stay the same (MD steps)."""
+        key = (self.params, atoms.numbers.tobytes())
+        if self._per_atom_memo is None or self._per_atom_memo[0] != key:
+            values = self.params.per_atom(atoms.get_chemical_symbols())
+            for array in values:
+                array.setflags(write=False)
+            self._per_atom_memo = (key, values)
+        return self._per_atom_memo[1]
 
     # ---------------------------------------------------------------- solvers
     def _dense(self, op, free_t, j_free, b, cons):
