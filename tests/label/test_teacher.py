@@ -114,3 +114,16 @@ def test_teacher_config_errors_name_the_key():
         TeacherLabeller(model="7net-0", modal="PBE")
     with pytest.raises(ValueError, match="dispersion must be one of"):
         TeacherLabeller(dispersion="d4")
+
+
+def test_labels_are_deterministic(teacher):
+    """Same frame, same bits: a fresh teacher and a reused one agree exactly."""
+    atoms = bulk("Li", "bcc", a=3.33, cubic=True).repeat((2, 2, 2))
+    atoms.rattle(0.1, seed=4)
+    first = teacher.label(atoms)
+    again = teacher.label(atoms)
+    fresh = make_labeller(teacher.todict()).label(atoms)
+    for other in (again, fresh):
+        assert other.energy == first.energy
+        assert np.array_equal(other.forces, first.forces)
+        assert np.array_equal(other.stress, first.stress)
