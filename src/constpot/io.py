@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -14,7 +15,7 @@ from ase import Atoms
 from ase.constraints import FixAtoms
 from ase.io import read
 
-from .errors import StructureError
+from .errors import SetupError, StructureError
 from .keys import FROZEN
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "atomic_path",
     "frozen_mask",
     "read_frames",
+    "read_json_object",
     "read_structure",
 ]
 
@@ -159,3 +161,24 @@ def read_structure(path: str | os.PathLike, index: int = -1) -> Atoms:
     """One structure (default the last frame) with :func:`read_frames`' checks."""
     frames = read_frames(path, index=index)
     return frames[-1]
+
+
+def read_json_object(path: str | os.PathLike, what: str) -> dict:
+    """A JSON file holding one object; ``what`` names it in messages.
+
+    Raises
+    ------
+    SetupError
+        The file is missing, is not JSON, or holds something else than an
+        object (the message names the file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SetupError(f"{path}: {what} not found")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SetupError(f"{path}: not JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise SetupError(f"{path}: not a {what} (a JSON object)")
+    return data

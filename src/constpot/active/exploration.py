@@ -12,7 +12,6 @@ without its row is an error, not a guess.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import SetupError
-from ..io import read_frames
+from ..io import read_frames, read_json_object
 from ..keys import STEP, SUMMARY_FILE, THERMO_FILE, TRAJ_FILE
 from ..md import read_thermo
 from ..runs import CONSTQ, potential_label
@@ -86,13 +85,8 @@ class ExplorationRun:
 
 def _summary(path: Path) -> dict:
     file = path / SUMMARY_FILE
-    if not file.is_file():
-        raise SetupError(f"{file}: not found (exploration run without a summary)")
-    try:
-        summary = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SetupError(f"{file}: not JSON ({err})") from None
-    settings = summary.get("settings") if isinstance(summary, dict) else None
+    summary = read_json_object(file, "run summary")
+    settings = summary.get("settings")
     if not isinstance(settings, dict) or "status" not in summary:
         raise SetupError(f"{file}: no `status` or `settings` (not an md summary)")
     for key in ("mode", "temperature_K"):

@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import SetupError
-from ..io import atomic_path
+from ..io import atomic_path, read_json_object
 from ..keys import STEP
 from .classify import class_counts
 from .keys import CARVE_ATOM, CLASSES, DEVIATION, RUN
@@ -241,14 +241,7 @@ def read_iteration_report(path: str | os.PathLike) -> dict:
         Missing file, not JSON, or a key of the report missing (named).
     """
     path = Path(path)
-    if not path.is_file():
-        raise SetupError(f"{path}: report not found")
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SetupError(f"{path}: not JSON ({err})") from None
-    if not isinstance(report, dict):
-        raise SetupError(f"{path}: not an iteration report (a JSON object)")
+    report = read_json_object(path, "iteration report")
     for key in ("iteration", "systems", "overall"):
         if key not in report:
             raise SetupError(f"{path}: {key}: missing (not an iteration report)")
