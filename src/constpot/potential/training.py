@@ -138,6 +138,24 @@ def run_nequip_train(
     return ckpt
 
 
+def _tool_to_file(out: Path, suffix: str, command, log) -> None:
+    """Run a nequip tool that writes one file, to a temporary name beside
+    ``out``, then move it into place: ``out`` appears whole or not at all.
+
+    ``command`` gets the temporary path and returns the argument list; the
+    tool runs in ``out``'s folder, its output streamed to ``log``.
+    """
+    tmp = out.with_name(f".{out.name[: -len(suffix)]}.tmp{suffix}")
+    cmd = command(tmp)
+    log("$ " + " ".join(cmd))
+    try:
+        _stream(cmd, out.parent, log, Path(cmd[0]).name)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def package_model(
     ckpt: str | os.PathLike,
     out: str | os.PathLike,
@@ -168,15 +186,12 @@ def package_model(
         raise ValueError(f"packaged model name must end in .nequip.zip, got {out}")
     settings = QEqSettings.read(qeq_settings)  # validates before packaging
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name[: -len('.nequip.zip')]}.tmp.nequip.zip")
-    cmd = [_executable("nequip-package"), "build", str(ckpt), str(tmp)]
-    log("$ " + " ".join(cmd))
-    try:
-        _stream(cmd, out.parent, log, "nequip-package")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    _tool_to_file(
+        out,
+        ".nequip.zip",
+        lambda tmp: [_executable("nequip-package"), "build", str(ckpt), str(tmp)],
+        log,
+    )
     settings.write(out.parent / QEQ_FILE)
     return out
 
@@ -339,26 +354,18 @@ def compile_model(
     settings = QEqSettings.read(settings_path)
     _cxx_compiler()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name[: -len('.nequip.pt2')]}.tmp.nequip.pt2")
-    cmd = [
-        _executable("nequip-compile"),
-        str(model),
-        str(tmp),
-        "--mode",
-        "aotinductor",
-        "--device",
-        device,
-        "--target",
-        "ase",
-    ]
-    log("$ " + " ".join(cmd))
     start = time.perf_counter()
-    try:
-        _stream(cmd, out.parent, log, "nequip-compile")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    _tool_to_file(
+        out,
+        ".nequip.pt2",
+        lambda tmp: [
+            _executable("nequip-compile"),
+            str(model),
+            str(tmp),
+            *("--mode", "aotinductor", "--device", device, "--target", "ase"),
+        ],
+        log,
+    )
     if out.parent != model.parent:
         settings.write(out.parent / QEQ_FILE)
     log(f"compiled {model.name} for {device} in {time.perf_counter() - start:.1f} s")
