@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -285,27 +286,42 @@ def toy_inputs(tmp_path_factory):
 _TOY = {"num_features": 4, "radial_mlp_width": 8}
 
 
+@pytest.fixture(scope="module")
+def toy_model(toy_inputs, tmp_path_factory):
+    """One toy training (seed 3, 2 epochs) and its log lines, shared by the
+    reproducibility and fine-tuning tests (about 7 s on one core)."""
+    from constpot.potential.training import train_model
+
+    tpath, spath = toy_inputs
+    lines = []
+    run_dir = tmp_path_factory.mktemp("toy_model") / "a"
+    result = train_model(
+        tpath, spath, {**_TOY, "max_epochs": 2}, 3, run_dir, lines.append
+    )
+    return result, lines
+
+
 @pytest.mark.slow
-def test_two_trainings_of_one_seed_are_bit_identical(toy_inputs, tmp_path):
+def test_two_trainings_of_one_seed_are_bit_identical(toy_inputs, toy_model, tmp_path):
     """Same config and seed -> the same weights, bit for bit, and the same
     learning curve; each run prints progress lines and records that it
     stopped on max_epochs (2 x ~7 s on one core)."""
     from constpot.potential.training import train_model
 
     tpath, spath = toy_inputs
-    runs, logs = [], []
-    for name in ("a", "b"):
-        lines = []
-        result = train_model(
-            tpath, spath, {**_TOY, "max_epochs": 2}, 3, tmp_path / name, lines.append
-        )
-        runs.append(result)
-        logs.append(lines)
+    first, first_lines = toy_model
+    lines = []
+    second = train_model(
+        tpath, spath, {**_TOY, "max_epochs": 2}, 3, tmp_path / "b", lines.append
+    )
+    runs, logs = [first, second], [first_lines, lines]
     a, b = (_state(r["checkpoint"]) for r in runs)
     assert a.keys() == b.keys() and len(a) > 50
     differ = [k for k in a if not torch_equal(a[k], b[k])]
     assert differ == []  # exact: no tolerance, the point of the test
-    curve_a, curve_b = (tmp_path / n / "logs" / "metrics.csv" for n in "ab")
+    curve_a, curve_b = (
+        Path(r["checkpoint"]).parent / "logs" / "metrics.csv" for r in runs
+    )
     assert curve_a.read_bytes() == curve_b.read_bytes()
     for result, lines in zip(runs, logs, strict=True):
         assert (result["epochs"], result["stopped_by"]) == (2, "max_epochs")
@@ -323,16 +339,14 @@ def test_two_trainings_of_one_seed_are_bit_identical(toy_inputs, tmp_path):
 
 
 @pytest.mark.slow
-def test_fine_tuning_starts_from_the_checkpoints_model(toy_inputs, tmp_path):
+def test_fine_tuning_starts_from_the_checkpoints_model(toy_inputs, toy_model, tmp_path):
     """Active learning's retraining: with a vanishing learning rate, one epoch
     fine-tuned from a checkpoint keeps the checkpoint's (EMA) weights, the
-    ones a packaged model uses (2 + 1 epochs, ~15 s on one core)."""
+    ones a packaged model uses (1 epoch after the shared 2, ~5 s on one core)."""
     from constpot.potential.training import train_model
 
     tpath, spath = toy_inputs
-    first = train_model(
-        tpath, spath, {**_TOY, "max_epochs": 2}, 3, tmp_path / "a", lambda s: None
-    )
+    first, _ = toy_model
     tuned = train_model(
         tpath,
         spath,
