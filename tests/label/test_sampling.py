@@ -251,6 +251,34 @@ def test_hot_frames_use_larger_rattle(interface):
     assert all(f.info["perturbation"] == "rattle" for f in cold)
 
 
+def test_metal_frames_take_the_thermal_amplitude(interface):
+    # Frames of metallic Li only are displaced by metal_rattle_A (the metal's
+    # thermal amplitude), every other frame exactly as without it: the random
+    # draws are the same, only the width of the metal frames changes.
+    counts = {"li_bulk": 3, "li_surface": 3, "lif_crystal": 2, "electrolyte": 2}
+    base = sample_configurations([interface], counts, seed=3, strain=0.0)
+    hot = sample_configurations(
+        [interface], counts, seed=3, strain=0.0, metal_rattle_A=0.2
+    )
+    for a, b in zip(base, hot, strict=True):
+        if set(a.get_chemical_symbols()) == {"Li"}:
+            assert b.info["perturbation"] == "thermal"
+            assert b.info["rattle_A"] == pytest.approx(0.2)
+            # The same unit normal draws, scaled by the width (no strain): the
+            # displacements from the unperturbed frame are 0.2/σ_a as large.
+            scale = 0.2 / a.info["rattle_A"]
+            ideal = a.positions - (b.positions - a.positions) / (scale - 1.0)
+            np.testing.assert_allclose(
+                b.positions - ideal, scale * (a.positions - ideal), atol=1e-9
+            )
+            assert np.std(b.positions - ideal) == pytest.approx(0.2, rel=0.25)
+        else:
+            assert b.info["perturbation"] == a.info["perturbation"]
+            np.testing.assert_array_equal(a.positions, b.positions)
+    with pytest.raises(ValueError, match="metal_rattle_A"):
+        sample_configurations([interface], {"li_bulk": 1}, metal_rattle_A=1.5)
+
+
 def test_reproducible_by_seed(interface, blocks):
     counts = {c: 2 for c in CATEGORIES}
     a = sample_configurations([interface], counts, seed=5, amorphous_blocks=blocks)
@@ -553,6 +581,7 @@ def test_kpoint_labeller_metal_frames_need_no_common_cell(interface):
         CUT_PAD_A,
         FRESH_LI_CELLS,
         LI_SLAB_LAYERS,
+        LI_SLAB_MIN_LAYERS,
         MIN_WINDOW_CELLS,
     )
 
@@ -605,11 +634,36 @@ def test_kpoint_labeller_metal_frames_need_no_common_cell(interface):
             assert not np.any(across_cut & ~(metal[i] & metal[j]))
         else:
             assert set(cells) <= set(FRESH_LI_CELLS)
-            expected = CONTACT_LI_LAYERS if cat == "li_electrolyte_contact" else None
-            assert n_layers == (expected or LI_SLAB_LAYERS)
+            if cat == "li_electrolyte_contact":
+                assert n_layers == CONTACT_LI_LAYERS
+            elif cat == "li_surface":  # films of 4 to LI_SLAB_LAYERS layers
+                assert LI_SLAB_MIN_LAYERS <= n_layers <= LI_SLAB_LAYERS
+            else:
+                assert n_layers == LI_SLAB_LAYERS
             shapes.add(tuple(cells))
     assert cut >= 3  # the contact windows were cut laterally
     assert len(shapes) >= 4  # fresh cells of several sizes
+
+
+def test_surface_films_of_several_thicknesses_only_when_cells_are_consistent(
+    interface,
+):
+    """li_surface films are 4 to 6 layers thick for a labeller consistent
+    across cells (so that the model knows thin films, whose two surfaces it
+    sees at once), and of one thickness for a Γ-only one (whose error
+    changes with the film's thickness)."""
+    from constpot.label.sampling import LI_SLAB_LAYERS, LI_SLAB_MIN_LAYERS
+
+    def thickness(labeller):
+        frames = sample_configurations(
+            [interface], {"li_surface": 12}, seed=2, rattle_A=0.0, labeller=labeller
+        )
+        return [len(_layers(f.positions[:, 2])) for f in frames]
+
+    varied = thickness(GPAW)
+    assert set(varied) == set(range(LI_SLAB_MIN_LAYERS, LI_SLAB_LAYERS + 1))
+    # Γ-only: the anode's cell, as many layers as max_atoms allows, always.
+    assert len(set(thickness(None))) == 1
 
 
 @pytest.fixture(scope="module")

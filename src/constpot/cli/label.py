@@ -83,6 +83,7 @@ def _run_sample(args) -> int:
         max_atoms=cfg["max_atoms"],
         seed=config["seed"],
         rattle_A=cfg["rattle_A"],
+        metal_rattle_A=cfg.get("metal_rattle_A"),
         strain=cfg["strain"],
         labeller=cfg["labeller"],  # a k-point labeller lifts the Γ-only cell rule
     )

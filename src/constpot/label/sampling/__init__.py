@@ -40,7 +40,9 @@ Brillouin zone is sampled at one density (:mod:`constpot.label.kpoints`).
   Metal frames need no common cell. li_bulk is a fresh cubic supercell of
   2–4 bcc cells per edge (:data:`FRESH_LI_CELLS`, 16–128 atoms);
   li_surface, the Li-slab li_adatom frames and li_electrolyte_contact are
-  fresh Li(100) slabs on 2–4 × 2–4 cells; li_sei_contact is a periodic
+  fresh Li(100) slabs on 2–4 × 2–4 cells (li_surface: films of
+  :data:`LI_SLAB_MIN_LAYERS` to :data:`LI_SLAB_LAYERS` layers, so that the
+  model knows thin films); li_sei_contact is a periodic
   window of whole bcc cells cut from the interface: the anode's lateral cell
   if the frame fits, else one cell fewer along the longer side at a time
   (≥ :data:`MIN_WINDOW_CELLS`), then a thinner SEI. The window's boundaries
@@ -98,7 +100,8 @@ Conventions
   symmetric strain ε with |ε_ij| ≤ ``strain`` maps cell and positions by
   (I + ε) — all components for 3D-periodic frames, the in-plane block only for
   slabs (the vacuum stays), none for clusters. Recorded in
-  ``info["perturbation"]`` ("rattle" or "hot"), ``info["rattle_A"]`` and
+  ``info["perturbation"]`` ("rattle", "hot", or "thermal": a frame of
+  metallic Li only, displaced by ``metal_rattle_A``), ``info["rattle_A"]`` and
   ``info["strain"]`` (Voigt order xx, yy, zz, yz, xz, xy).
 
 Example
@@ -114,7 +117,7 @@ Example
 ... )  # doctest: +SKIP
 """
 
-from .bulk import FRESH_LI_CELLS, LI_BULK_CELLS_Z, LI_SLAB_LAYERS
+from .bulk import FRESH_LI_CELLS, LI_BULK_CELLS_Z, LI_SLAB_LAYERS, LI_SLAB_MIN_LAYERS
 from .contacts import (
     CONTACT_LI_LAYERS,
     METAL_CONTACT_A,
@@ -134,6 +137,7 @@ __all__ = [
     "LIQUID_TOLERANCE_A",
     "LI_BULK_CELLS_Z",
     "LI_SLAB_LAYERS",
+    "LI_SLAB_MIN_LAYERS",
     "METAL_CONTACT_A",
     "METAL_CONTACT_H_A",
     "MIN_DISTANCE_A",

@@ -29,6 +29,11 @@ _MIN_BULK_EDGE_A = 6.5
 LI_BULK_CELLS_Z = 3
 #: (100) layers of the li_surface and Li-slab li_adatom frames (the anode's 6).
 LI_SLAB_LAYERS = 6
+#: Thinnest li_surface film for labellers consistent across cells, which draw
+#: 4 … LI_SLAB_LAYERS layers: a 2-layer NequIP sees ~9 Å, so on a 4-layer film
+#: (5 Å) each surface feels the other, and a model trained on 6-layer films
+#: only put the free surface of a 4-layer film 0.15–0.2 Å too far out.
+LI_SLAB_MIN_LAYERS = 4
 #: Cubic bcc cells per edge of fresh metal frames for k-point labellers
 #: (li_bulk: nx × ny × nz; Li(100) slabs: nx × ny laterally), 7.0–14.0 Å.
 FRESH_LI_CELLS = (2, 3, 4)
@@ -132,13 +137,18 @@ def _fresh_li_lateral(ctx, category: str, per_cell: int, spare: int) -> tuple:
     return cands[ctx.rng.integers(len(cands))]
 
 
-def _li_slab_frame(ctx, category: str, spare: int = 0):
+def _li_slab_frame(ctx, category: str, spare: int = 0, vary_layers: bool = False):
+    """A Li(100) slab of LI_SLAB_LAYERS layers, fewer (≥ 4) where ``max_atoms``
+    requires; with ``vary_layers`` (and a cell-consistent labeller) a number
+    drawn from LI_SLAB_MIN_LAYERS up to that."""
     try:  # the full LI_SLAB_LAYERS if any fresh lateral cell allows, else ≥ 4
         nx, ny = _fresh_li_lateral(ctx, category, LI_SLAB_LAYERS, spare)
     except ValueError:
-        nx, ny = _fresh_li_lateral(ctx, category, 4, spare)
+        nx, ny = _fresh_li_lateral(ctx, category, LI_SLAB_MIN_LAYERS, spare)
     layers = min(LI_SLAB_LAYERS, (ctx.max_atoms - spare) // (nx * ny))
-    if layers < 4:
+    if vary_layers and ctx.kpoints and layers > LI_SLAB_MIN_LAYERS:
+        layers = int(ctx.rng.integers(LI_SLAB_MIN_LAYERS, layers + 1))
+    if layers < LI_SLAB_MIN_LAYERS:
         raise ValueError(
             f"category {category!r}: max_atoms = {ctx.max_atoms} is too small for a "
             f"Li(100) slab of ≥ 4 layers on a {nx} × {ny} lateral cell "
@@ -151,7 +161,7 @@ def _li_slab_frame(ctx, category: str, spare: int = 0):
 
 
 def _li_surface(ctx):
-    return _li_slab_frame(ctx, "li_surface"), "slab", "bulk"
+    return _li_slab_frame(ctx, "li_surface", vary_layers=True), "slab", "bulk"
 
 
 def _crystal(ctx, category):

@@ -255,6 +255,7 @@ def sample_configurations(
     strain: float = 0.02,
     hot_snapshots: float = 0.25,
     hot_factor: float = 3.0,
+    metal_rattle_A: float | None = None,
     amorphous_blocks: Mapping[str, Atoms] | None = None,
     amorphous_quality: str = "demo",
     labeller: Labeller | Mapping | None = None,
@@ -284,6 +285,12 @@ def sample_configurations(
     hot_factor : float
         Rattle multiplier of a hot frame (≥ 1), standing in for an
         MD snapshot at high temperature.
+    metal_rattle_A : float or None, Å
+        Displacement width of frames of metallic Li only (li_bulk,
+        li_surface, Li-slab li_adatom), in place of ``rattle_A`` and the hot
+        factor: the metal's thermal amplitude (0.21 Å per component in
+        SevenNet-0+D3(BJ) MD of a Li(100) slab at 300 K). None: ``rattle_A``
+        like every other frame.
     amorphous_blocks : mapping {"LiF", "Li2O"} → ase.Atoms, optional
         Pre-built 3D-periodic amorphous bulk blocks (e.g. from the build
         stage); a missing one is melt-quenched once per call
@@ -341,6 +348,8 @@ def sample_configurations(
     strain = _check_number(strain, "strain", 0.0, 0.2)
     hot_snapshots = _check_number(hot_snapshots, "hot_snapshots", 0.0, 1.0)
     hot_factor = _check_number(hot_factor, "hot_factor", 1.0, 20.0)
+    if metal_rattle_A is not None:
+        metal_rattle_A = _check_number(metal_rattle_A, "metal_rattle_A", 0.0, 1.0)
     if amorphous_quality not in ("demo", "paper"):
         raise ValueError(
             f"amorphous_quality must be 'demo' or 'paper', got {amorphous_quality!r}"
@@ -362,7 +371,16 @@ def sample_configurations(
                 atoms, kind, source = made
                 if len(atoms) > max_atoms:
                     continue
-                _perturb(atoms, kind, rng, rattle_A, strain, hot_snapshots, hot_factor)
+                _perturb(
+                    atoms,
+                    kind,
+                    rng,
+                    rattle_A,
+                    strain,
+                    hot_snapshots,
+                    hot_factor,
+                    metal_rattle_A,
+                )
                 if _min_distance_ok(atoms):
                     break
             else:
