@@ -13,6 +13,17 @@ Run from the repository root after ``make run``::
     python benchmarks/electrode_membership.py [results/md/*/*/traj.extxyz ...]
 
 Prints a Markdown table (a second or two per run).
+
+``--reference`` asks what the rule can do at all: it applies the rule, at
+the paper's 3.5 Å and at wider cutoffs, to the reference method's own MD of
+a free Li(100) slab at 300 K (``data/teacher_li100_slab_300K.extxyz``,
+``benchmarks/teacher_slab_md.py``), per (100) layer. Measured: at 3.5 Å each
+surface Li is a member 50 % of the time (inner Li 100 %), since thermal
+motion (0.21 Å per component) takes its second-shell neighbours (3.33 Å at
+rest) past the cutoff; 4.0 Å, the middle of the gap between bcc Li's second
+(a) and third (a√2) shells, keeps 99 % (the ``shell_gap_rule`` variant)::
+
+    python benchmarks/electrode_membership.py --reference
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import numpy as np
 from ase.io import read
 
 from constpot.keys import ELECTRODE, FROZEN, NOT_ELECTRODE, TRAJ_FILE
+from constpot.qeq import MetallicRule
 
 #: Share of the first frame's members, and of frames, that issue 14 asks for.
 TARGET = 0.95
@@ -54,15 +66,66 @@ def membership(path: str | Path) -> dict:
     }
 
 
+#: The reference method's MD of a free Li(100) slab at 300 K (data/README.md).
+REFERENCE = Path("data/teacher_li100_slab_300K.extxyz")
+#: Cutoffs (Å) of the rule tried on it: the paper's, and wider ones.
+REFERENCE_CUTOFFS_A = (3.5, 3.8, 4.0, 4.2)
+#: Spacing of bcc(100) layers at the builder's a = 3.33 Å, Å.
+LAYER_SPACING_A = 3.33 / 2
+
+
+def rule_on_reference(path: Path, cutoff_A: float) -> dict:
+    """Member fraction of each (100) layer, and the share of frames where
+    ≥ 95 % of all atoms are members, under the rule with ``cutoff_A``."""
+    frames = read(path, index=":")
+    z0 = frames[0].positions[:, 2]
+    layer = np.round((z0 - z0.min()) / LAYER_SPACING_A).astype(int)
+    rule = MetallicRule(cutoff_A=cutoff_A)
+    members = np.array(
+        [rule.labels(f, np.zeros(len(f), bool)) != NOT_ELECTRODE for f in frames]
+    )
+    per_layer = [float(members[:, layer == k].mean()) for k in range(layer.max() + 1)]
+    return {
+        "per_layer": per_layer,
+        "frames_at_target": float((members.mean(axis=1) >= TARGET).mean()),
+        "frames": len(frames),
+    }
+
+
+def reference_table(path: Path) -> None:
+    print(
+        f"{path}: the metallic-Li rule (>= 8 Li within the cutoff) on the "
+        "reference method's own MD\n\n"
+        "| cutoff (Å) | members per (100) layer, bottom to top | "
+        "frames with ≥ 95 % members |\n|---|---|---|"
+    )
+    for cutoff in REFERENCE_CUTOFFS_A:
+        r = rule_on_reference(path, cutoff)
+        layers = ", ".join(f"{x:.2f}" for x in r["per_layer"])
+        print(f"| {cutoff} | {layers} | {100 * r['frames_at_target']:.0f} % |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = sorted(glob.glob(f"results/md/*/*/{TRAJ_FILE}")) + sorted(
+        glob.glob(f"results/variants/*/md/*/*/{TRAJ_FILE}")
+    )
     parser.add_argument(
         "trajectories",
         nargs="*",
-        default=sorted(glob.glob(f"results/md/*/*/{TRAJ_FILE}")),
-        help=f"run trajectories (default: results/md/*/*/{TRAJ_FILE})",
+        default=default,
+        help=f"run trajectories (default: every results/md/*/*/{TRAJ_FILE}, "
+        "variants included)",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help=f"the rule at several cutoffs on {REFERENCE} instead",
     )
     args = parser.parse_args()
+    if args.reference:
+        reference_table(REFERENCE)
+        return
     if not args.trajectories:
         parser.error(f"no trajectories given and none under results/md/*/*/{TRAJ_FILE}")
     print(

@@ -248,6 +248,7 @@ def test_shipped_configs_run_the_papers_model(path):
     """The defaults are the paper's physics; every change is a named variant."""
     config = load_config(path)
     assert config["md"]["metallic_exclude"] == []  # ≥ 8 Li within 3.5 Å, nothing else
+    assert config["md"]["metallic_cutoff_A"] == 3.5
     assert config["train"]["molecule_charges"] == {}  # one total-charge constraint
     assert config["train"]["qeq_table"] == "paper"
     assert config["variants"], "the demo and paper configs run a variant beside"
@@ -255,6 +256,7 @@ def test_shipped_configs_run_the_papers_model(path):
     md_schema = schema()["properties"]["md"]["properties"]
     train_schema = schema()["properties"]["train"]["properties"]
     assert md_schema["metallic_exclude"]["default"] == []
+    assert md_schema["metallic_cutoff_A"]["default"] == 3.5
     assert train_schema["molecule_charges"]["default"] == {}
 
 

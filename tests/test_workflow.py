@@ -162,8 +162,9 @@ def test_config_override_reaches_the_job(tmp_path):
     assert proc.returncode == 0, out[-3000:]
     configs = _job_configs(out, "md")
     # the demo sweep (overrides merge onto the demo): 3 systems x (2 potentials
-    # + constq) runs of the paper's model and 2 of its anion_exclusion variant
-    assert len(configs) == 9 + 2
+    # + constq) runs of the paper's model, 2 of its anion_exclusion variant and
+    # 2 of its shell_gap_rule variant
+    assert len(configs) == 9 + 2 + 2
     for config in configs:
         assert config["md"]["n_steps"] == 7
         assert config["md"]["tol"] == 1e-7
@@ -233,14 +234,22 @@ def test_paper_config_plans_the_paper_sweep(tmp_path):
     n_runs = len(md["systems"]) * md["replicas"] * (len(md["anode_potentials_V"]) + 1)
     assert n_runs == 36
     variants = paper["variants"]
-    assert set(variants) == {"anion_exclusion", "molecule_charges"}
+    assert set(variants) == {"anion_exclusion", "shell_gap_rule", "molecule_charges"}
     runs = _job_configs(out, "md")
     assert len(runs) == n_runs * (1 + len(variants))
     # The paper's rule in 2 x 36 runs (paper, molecule_charges), the
-    # exclusion only in the anion_exclusion variant's 36.
+    # exclusion only in the anion_exclusion variant's 36, the 4.0 A cutoff only
+    # in the shell_gap_rule variant's 36.
     excluded = [r for r in runs if r["md"]["metallic_exclude"] == ["F", "O"]]
     assert len(excluded) == n_runs
-    assert sum(r["md"]["metallic_exclude"] == [] for r in runs) == 2 * n_runs
+    wide = [r for r in runs if r["md"]["metallic_cutoff_A"] == 4.0]
+    assert len(wide) == n_runs
+    paper_rule = [
+        r
+        for r in runs
+        if r["md"]["metallic_exclude"] == [] and r["md"]["metallic_cutoff_A"] == 3.5
+    ]
+    assert len(paper_rule) == 2 * n_runs
     builds = _job_configs(out, "build")
     assert {r["preset"] for b in builds for r in b["systems"].values()} == {"paper"}
     trains = [c for c in _job_configs(out, "train") if "max_epochs" not in c["train"]]
@@ -404,6 +413,9 @@ def test_default_workflow_end_to_end(end_to_end):
             run = json.loads((folder / "summary.json").read_text())
             rule = run["calculator"]["metallic_rule"]
             assert rule["exclude"] == change.get("md", {}).get("metallic_exclude", [])
+            assert rule["cutoff_A"] == change.get("md", {}).get(
+                "metallic_cutoff_A", 3.5
+            )
         assert (variants / name / "paper_claims.md").stat().st_size > 0
     own = variants / "molecule_charges" / "train" / "models" / "0" / "qeq.json"
     assert json.loads(own.read_text())["molecule_charges"] == {

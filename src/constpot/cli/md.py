@@ -173,6 +173,7 @@ def _run_md(args) -> int:
         "method": md["method"],
         "tol": md["tol"],
         "metallic_exclude": tuple(md["metallic_exclude"]),
+        "metallic_cutoff_A": md["metallic_cutoff_A"],
     }
     if args.models:
         for path in args.models:
