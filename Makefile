@@ -6,7 +6,9 @@
 #                rewrite requirements.lock and envs/constpot.yaml from .venv
 #   make run     run the demo workflow (config/config.yaml) with CORES cores,
 #                then write the HTML report results/report.html
-#   make test    run the test suite
+#   make test    run the test suite, in TEST_WORKERS processes (pytest-xdist;
+#                one test file per process at a time, so that a file's shared
+#                fixtures, such as the end-to-end workflow run, are built once)
 #   make test-slurm  start a one-node SLURM here (installs slurm-wlm, munge if
 #                missing; root) and run the .test config through the slurm profile
 #   make lint    ruff, snakefmt and snakemake --lint
@@ -26,6 +28,7 @@ LOCK := requirements.lock
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 CORES ?= 2
+TEST_WORKERS ?= 2
 OMP_NUM_THREADS ?= 1
 export OMP_NUM_THREADS
 # Rule `shell:` commands (and tests that call snakemake) must find the
@@ -60,11 +63,11 @@ run: $(STAMP)
 	$(BIN)/snakemake --cores 1 --report results/report.html
 
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The edit-test loop: everything but the end-to-end tests marked slow.
 test-fast: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 test-slurm: $(STAMP)
 	bash tests/slurm/run_slurm.sh
