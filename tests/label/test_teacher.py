@@ -127,3 +127,24 @@ def test_labels_are_deterministic(teacher):
         assert other.energy == first.energy
         assert np.array_equal(other.forces, first.forces)
         assert np.array_equal(other.stress, first.stress)
+
+
+def test_teacher_loads_and_labels_under_a_float64_default_dtype(teacher):
+    """Loading a NequIP model sets torch's default dtype to float64 for the
+    whole process; a teacher made afterwards still loads its float32 weights
+    and labels bit for bit as one made before, and leaves the default as it
+    found it."""
+    import torch
+
+    atoms = bulk("Li", "bcc", a=3.33, cubic=True).repeat((2, 2, 2))
+    atoms.rattle(0.1, seed=5)
+    before = teacher.label(atoms)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        after = make_labeller(teacher.todict()).label(atoms)
+        assert torch.get_default_dtype() == torch.float64
+    finally:
+        torch.set_default_dtype(default)
+    assert after.energy == before.energy
+    assert np.array_equal(after.forces, before.forces)

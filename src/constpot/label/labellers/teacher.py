@@ -161,11 +161,20 @@ class TeacherLabeller(Labeller):
     def _calc(self):
         if self._calculator is None:
             # sevenn loads torch_geometric and e3nn: only when a frame is labelled.
+            import torch
             from sevenn.calculator import SevenNetCalculator
 
-            self._calculator = SevenNetCalculator(
-                self.model, device=self.device, modal=self.modal
-            )
+            # SevenNet's float32 weights fail to load ("Float did not match
+            # Double") under a float64 default dtype, which loading a NequIP
+            # model sets for the whole process; inference works under either.
+            default = torch.get_default_dtype()
+            torch.set_default_dtype(torch.float32)
+            try:
+                self._calculator = SevenNetCalculator(
+                    self.model, device=self.device, modal=self.modal
+                )
+            finally:
+                torch.set_default_dtype(default)
         return self._calculator
 
     def label(self, atoms: Atoms) -> Label:
