@@ -18,7 +18,7 @@ yardstick of two checks:
   metallic-Li rule to it at several cutoffs (the paper's 3.5 Å keeps each
   surface Li a member about half of the time).
 
-Regenerate (about 25 min on one core, SevenNet on the CPU)::
+Regenerate (about 4 min on one core; the first 200 steps reproduce the file bit for bit)::
 
     OMP_NUM_THREADS=1 python benchmarks/teacher_slab_md.py [--steps 1360]
 """
