@@ -119,12 +119,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--reference",
-        action="store_true",
-        help=f"the rule at several cutoffs on {REFERENCE} instead",
+        nargs="?",
+        const=REFERENCE,
+        type=Path,
+        help=f"the rule at several cutoffs on {REFERENCE} (or the file given: "
+        "benchmarks/teacher_slab_md.py --out) instead",
     )
     args = parser.parse_args()
     if args.reference:
-        reference_table(REFERENCE)
+        reference_table(args.reference)
         return
     if not args.trajectories:
         parser.error(f"no trajectories given and none under results/md/*/*/{TRAJ_FILE}")

@@ -175,12 +175,15 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/constpot_slab_stability")
     parser.add_argument(
         "--reference",
-        action="store_true",
-        help=f"analyse the reference method's own MD ({REFERENCE}) instead",
+        nargs="?",
+        const=REFERENCE,
+        type=Path,
+        help=f"analyse the reference method's own MD ({REFERENCE}, or the "
+        "file given: benchmarks/teacher_slab_md.py --out) instead",
     )
     args = parser.parse_args()
     if args.reference:  # 10 fs between frames
-        result = analyse(REFERENCE, LI_BCC_A_A, max(1, round(100 * args.block_ps)))
+        result = analyse(args.reference, LI_BCC_A_A, max(1, round(100 * args.block_ps)))
         result.update(status="reference", steps=10 * (result["frames"] - 1))
         report(result)
         return

@@ -18,7 +18,9 @@ yardstick of two checks:
   metallic-Li rule to it at several cutoffs (the paper's 3.5 Å keeps each
   surface Li a member about half of the time).
 
-Regenerate (about 4 min on one core; the first 200 steps reproduce the file bit for bit)::
+Regenerate (about 4 min on one core; the first 200 steps reproduce the file
+bit for bit; ``--steps 10000 --out /tmp/teacher_10ps.extxyz`` for 10 ps, about
+30 min, then ``--reference /tmp/teacher_10ps.extxyz`` in either benchmark)::
 
     OMP_NUM_THREADS=1 python benchmarks/teacher_slab_md.py [--steps 1360]
 """
