@@ -1,0 +1,284 @@
+"""The Snakemake workflow: lint, formatting and config plumbing.
+
+Dry runs check that the config Snakemake resolves (a user's --configfile
+instead of the demo's, --config overrides on top) is what each job is given;
+two slow tests run one real build job each on a copy of the workflow (with
+another config, and with the paper's). The whole chain runs in
+test_workflow.py; the two files run side by side under pytest-xdist.
+"""
+
+import json
+import subprocess
+
+import pytest
+import yaml
+from workflow_helpers import BIN, ROOT, copy_workflow, snakemake
+
+# What `snakemake --lint` (9.x) prints: one "Lints for rule <name> ..." or
+# "Lints for snakefile <path>:" header per offending item, and this line
+# when nothing is found.
+LINT_HEADER = "Lints for "
+LINT_CLEAN = "Congratulations, your workflow is in a good condition!"
+
+
+def _snakemake_lint(cwd):
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "--lint"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_lint_detects_problems(tmp_path):
+    # Control for test_workflow_lint_clean: a rule without log/conda and with
+    # an absolute path must produce lint headers and a non-zero exit code, so
+    # the absence of those markers below really means a clean lint.
+    (tmp_path / "Snakefile").write_text(
+        "rule a:\n"
+        "    output:\n"
+        '        "/tmp/a.txt",\n'
+        "    shell:\n"
+        '        "touch {output}"\n'
+    )
+    code, out = _snakemake_lint(tmp_path)
+    assert code != 0, out
+    assert f"{LINT_HEADER}rule a " in out, out
+    assert LINT_CLEAN not in out, out
+
+
+def test_workflow_lint_clean():
+    code, out = _snakemake_lint(ROOT)
+    assert code == 0, out
+    assert LINT_HEADER not in out, out
+    assert LINT_CLEAN in out, out
+
+
+#: A config other than the demo: one small bare-Li system of its own.
+SMALL = {
+    "seed": 0,
+    "systems": {
+        "small": {
+            "preset": "demo",
+            "seed": 3,
+            "sei": {"phase": "none"},
+            "li": {"lateral_reps": [3, 3], "layers": 4},
+            "counter_electrode": {"layers": 3},
+            "electrolyte": {"thickness_A": 12.0},
+        }
+    },
+    "label": {"counts": {"li_bulk": 1}, "n_shards": 1, "labeller": {"kind": "xtb"}},
+    "qeq": {},
+    "md": {"n_steps": 5},
+}
+
+
+def _job_configs(dry_run_output, command):
+    """The --config-json of every `constpot COMMAND` job of a `-n -p` run.
+
+    For `md`, the runs of the sweeps only: not the constant-charge
+    equilibrations (`.../start`), the miniature's two runs or active
+    learning's explorations.
+    """
+    import shlex
+
+    found = []
+    for line in dry_run_output.splitlines():
+        if line.strip().startswith(f"constpot {command} ") or (
+            f" constpot {command} " in line
+        ):
+            words = shlex.split(line)
+            if "--outdir" in words:
+                outdir = words[words.index("--outdir") + 1]
+                if outdir.endswith("/start") or "miniature" in outdir:
+                    continue
+                if "/active/" in outdir:  # active learning's exploration
+                    continue
+            found.append(json.loads(words[words.index("--config-json") + 1]))
+    return found
+
+
+def test_other_configfile_replaces_the_demo(tmp_path):
+    """`--configfile other.yaml` builds other.yaml's systems, not the demo's."""
+    copy_workflow(tmp_path)
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(SMALL))
+    proc = snakemake(tmp_path, "-n", "-p", "--configfile", "small.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    builds = _job_configs(out, "build")
+    assert [list(b["systems"]) for b in builds] == [["small"]]
+    assert builds[0]["systems"]["small"]["electrolyte"] == {"thickness_A": 12.0}
+    assert "no_sei" not in out and "mosaic_amorphous" not in out
+    # The job gets the resolved md: section, schema defaults included.
+    (md,) = {json.dumps(c, sort_keys=True) for c in _job_configs(out, "md")}
+    md = json.loads(md)["md"]
+    assert md["n_steps"] == 5
+    assert md["timestep_fs"] == 1.0  # schema default, not the demo's file
+
+
+def test_config_override_reaches_the_job(tmp_path):
+    """`--config md='{n_steps: 7}'` (text scalars) is what the md job runs."""
+    copy_workflow(tmp_path)
+    proc = snakemake(
+        tmp_path, "-n", "-p", "--config", "md={n_steps: 7, tol: 1e-7}", "seed=4"
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    configs = _job_configs(out, "md")
+    # the demo sweep (overrides merge onto the demo): 3 systems x (2 potentials
+    # + constq) runs of the paper's model, 2 of its anion_exclusion variant and
+    # 2 of its shell_gap_rule variant
+    assert len(configs) == 9 + 2 + 2
+    for config in configs:
+        assert config["md"]["n_steps"] == 7
+        assert config["md"]["tol"] == 1e-7
+        assert config["md"]["seed"] == 4  # md.seed defaults to the master seed
+        assert config["md"]["timestep_fs"] == 1.0
+
+
+def test_every_run_of_a_system_starts_from_one_equilibration(tmp_path):
+    """md.equilibrate_ps > 0: one constq equilibration per system (and model set),
+    relaxed there; every potential and replica starts from its last frame."""
+    import shlex
+
+    copy_workflow(tmp_path)
+    proc = snakemake(tmp_path, "-n", "-p", "--configfile", ".test/config/config.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    starts, runs = [], []
+    for line in out.splitlines():
+        if " constpot md " not in f" {line.strip()} " or "miniature" in line:
+            continue
+        words = shlex.split(line.strip())
+        if "results/active/" in words[words.index("--outdir") + 1]:
+            continue  # active learning's explorations start from the build
+        config = json.loads(words[words.index("--config-json") + 1])["md"]
+        structure = words[words.index("--structure") + 1]
+        outdir = words[words.index("--outdir") + 1]
+        (starts if outdir.endswith("/start") else runs).append(
+            (outdir, structure, config)
+        )
+    # paper's models: 2 systems; molecule_charges' own models: 1 system
+    assert sorted(o for o, _, _ in starts) == [
+        "results/md/crystalline/start",
+        "results/md/mosaic_amorphous/start",
+        "results/variants/molecule_charges/md/mosaic_amorphous/start",
+    ]
+    for _, structure, config in starts:
+        assert structure.startswith("results/build/")
+        assert config["relax_steps"] == 10  # the relaxation happens once, here
+        assert config["n_steps"] == 10  # 0.01 ps at 1 fs
+    for outdir, structure, config in runs:
+        system = outdir.split("/")[-2]
+        own = outdir.startswith("results/variants/molecule_charges/")
+        root = "results/variants/molecule_charges/md" if own else "results/md"
+        assert structure == f"{root}/{system}/start/traj.extxyz", outdir
+        assert config["relax_steps"] == 0
+
+
+def test_bad_config_stops_before_any_job(tmp_path):
+    copy_workflow(tmp_path)
+    bad = {**SMALL, "md": {"n_step": 5}}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    proc = snakemake(tmp_path, "-n", "--configfile", "bad.yaml")
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "bad.yaml: md.n_step: unknown key (did you mean n_steps?)" in out
+
+
+def test_paper_config_plans_the_paper_sweep(tmp_path):
+    """The paper config's DAG: 3 systems x 3 replicas x (3 potentials + constq),
+    for the paper's model and for each variant beside it."""
+    copy_workflow(tmp_path)
+    proc = snakemake(tmp_path, "-n", "-p", "--configfile", "config/paper.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    md = paper["md"]
+    n_runs = len(md["systems"]) * md["replicas"] * (len(md["anode_potentials_V"]) + 1)
+    assert n_runs == 36
+    variants = paper["variants"]
+    assert set(variants) == {"anion_exclusion", "shell_gap_rule", "molecule_charges"}
+    runs = _job_configs(out, "md")
+    assert len(runs) == n_runs * (1 + len(variants))
+    # The paper's rule in 2 x 36 runs (paper, molecule_charges), the
+    # exclusion only in the anion_exclusion variant's 36, the 4.0 A cutoff only
+    # in the shell_gap_rule variant's 36.
+    excluded = [r for r in runs if r["md"]["metallic_exclude"] == ["F", "O"]]
+    assert len(excluded) == n_runs
+    wide = [r for r in runs if r["md"]["metallic_cutoff_A"] == 4.0]
+    assert len(wide) == n_runs
+    paper_rule = [
+        r
+        for r in runs
+        if r["md"]["metallic_exclude"] == [] and r["md"]["metallic_cutoff_A"] == 3.5
+    ]
+    assert len(paper_rule) == 2 * n_runs
+    builds = _job_configs(out, "build")
+    assert {r["preset"] for b in builds for r in b["systems"].values()} == {"paper"}
+    trains = [c for c in _job_configs(out, "train") if "max_epochs" not in c["train"]]
+    assert len(trains) == 2 * len(paper["train"]["seeds"])  # paper + own models
+    # active learning: each iteration fine-tunes every model of the paper's set
+    retrains = [c for c in _job_configs(out, "train") if "max_epochs" in c["train"]]
+    iterations = paper["active"]["iterations"]
+    assert len(retrains) == iterations * len(paper["train"]["seeds"])
+    assert {c["train"]["max_epochs"] for c in retrains} == {
+        paper["active"]["retrain_epochs"]
+    }
+    assert {t["train"]["preset"] for t in trains} == {"paper"}
+    tables = _job_configs(out, "qeq-table")
+    charges = sorted(json.dumps(t["train"]["molecule_charges"]) for t in tables)
+    assert charges == ['{"DMC": 0, "EC": 0, "PF6": -1}', "{}"]
+    assert "results/variants.md" in out
+
+
+@pytest.mark.slow
+def test_workflow_builds_with_another_config(tmp_path):
+    """A real build job through the workflow uses the given config and override."""
+    copy_workflow(tmp_path)
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(SMALL))
+    target = "results/build/small/interface.json"
+    args = ("--cores", "1", target, "--configfile", "small.yaml")
+    proc = snakemake(tmp_path, *args, "--config", "systems={small: {seed: 5}}")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    info = json.loads((tmp_path / target).read_text())
+    assert info["recipe"]["seed"] == 5  # the --config override
+    assert info["recipe"]["li"]["lateral_reps"] == [3, 3]  # small.yaml
+    # 3 x 3 bcc(100) cells: 4 anode and 3 counter layers of 9 Li each.
+    assert info["regions"]["anode"] == 4 * 9
+    assert info["regions"]["counter"] == 3 * 9
+
+
+def test_snakefmt_clean():
+    files = [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]
+    assert len(files) > 1
+    proc = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", *map(str, files)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_paper_config_builds_the_paper_interface(tmp_path):
+    """`--configfile config/paper.yaml` builds no_sei at the paper preset's size."""
+    from constpot.build.recipe import PRESETS
+
+    copy_workflow(tmp_path)
+    target = "results/build/no_sei/interface.json"
+    args = ("--cores", "1", target, "--configfile", "config/paper.yaml")
+    proc = snakemake(tmp_path, *args)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    info = json.loads((tmp_path / target).read_text())
+    li = PRESETS["paper"]["li"]
+    per_layer = li["lateral_reps"][0] * li["lateral_reps"][1]  # bcc(100): 1 Li/cell
+    assert info["recipe"]["preset"] == "paper"
+    assert info["regions"]["anode"] == per_layer * li["layers"]
+    counter = PRESETS["paper"]["counter_electrode"]["layers"]
+    assert info["regions"]["counter"] == per_layer * counter
+    assert info["n_atoms"] > 2000  # the demo's no_sei has ~440
