@@ -10,8 +10,10 @@ path that moves atoms within the skin, beyond it, and changes the cell:
   slab cells, with the dense and the scattered real-space sums;
 - the two real-space sums agree to rounding;
 - charges, energies, forces of :class:`ChargeSolver` and of a
-  :class:`HybridCalculator` along the path equal those of fresh ones, and a
-  solver kept across two different systems gives each one's fresh numbers;
+  :class:`HybridCalculator` along the path equal those of fresh ones (with a
+  preconditioner built per geometry; the reference preconditioner, kept on
+  purpose, is tested in test_reference_preconditioner.py), and a solver kept
+  across two different systems gives each one's fresh numbers;
 - the forces are the same bits whether or not the potential at the same
   charges (whose structure factors they reuse) was evaluated first.
 
@@ -135,13 +137,15 @@ def test_solver_kept_across_systems_equals_fresh_solvers():
 
 
 def test_solver_along_a_path_equals_fresh_solvers():
+    """The workspace changes no bit (a preconditioner built per geometry)."""
     atoms = random_cell(13, n_atoms=40, slab=True)
     psi = np.where(np.arange(len(atoms)) < 5, -1.0, 0.0)
-    kept = ChargeSolver(slab=True, tol=1e-10)
+    options = {"slab": True, "tol": 1e-10, "preconditioner": "longrange"}
+    kept = ChargeSolver(**options)
     for pos, cell in _path(atoms, seed=3):
         atoms.positions, atoms.cell = pos, cell
         a = kept.solve(atoms, potential=psi)
-        b = ChargeSolver(slab=True, tol=1e-10).solve(atoms, potential=psi)
+        b = ChargeSolver(**options).solve(atoms, potential=psi)
         assert a.iterations == b.iterations
         np.testing.assert_array_equal(a.charges, b.charges)
         np.testing.assert_array_equal(a.forces, b.forces)
@@ -150,12 +154,15 @@ def test_solver_along_a_path_equals_fresh_solvers():
 
 def test_calculator_along_a_path_equals_a_fresh_calculator():
     """The MD's evaluation (ASPC warm starts) against from-scratch ones at
-    the same starts: a solve's numbers do not depend on the cache."""
+    the same starts: a solve's numbers do not depend on the cache (a
+    preconditioner built per geometry; the reference one is kept on purpose,
+    tests/qeq/test_reference_preconditioner.py)."""
     atoms = random_cell(14, n_atoms=40, slab=True)
     labels = np.where(np.arange(len(atoms)) < 5, 1, 0)
     options = dict(
         slab=True,
         tol=1e-10,
+        solver_options={"preconditioner": "longrange"},
         anode_potential_V=-1.0,
         electrode_labels=labels,
         charge_predictor="aspc",

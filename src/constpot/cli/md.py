@@ -172,6 +172,7 @@ def _run_md(args) -> int:
         "slab": True,
         "method": md["method"],
         "tol": md["tol"],
+        "solver_options": {"preconditioner": md["preconditioner"]},
         "metallic_exclude": tuple(md["metallic_exclude"]),
         "metallic_cutoff_A": md["metallic_cutoff_A"],
     }

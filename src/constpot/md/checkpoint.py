@@ -10,7 +10,9 @@ from it is bit-identical to one that never stopped (CPU, float64):
 - the charges of the last solve (e), which the next evaluation reuses when the
   charges are solved only every n steps, and the charges of the solves before
   it from which the next solve's start is predicted (the calculator's
-  :class:`~constpot.potential.predictor.ChargePredictor` history);
+  :class:`~constpot.potential.predictor.ChargePredictor` history), and the
+  geometry of the charge solver's reference preconditioner, which sets where
+  within its tolerance the next solve stops;
 - the electrode labels in use and those of step 0 (for the run summary);
 - the state of the thermostat's random-number generator;
 - the step, the elapsed wall time, and the settings;
@@ -84,6 +86,10 @@ class Checkpoint:
         ((m, n_atoms) ndarray, e, oldest first) and ``key`` (str). None in
         checkpoints written before it was stored (a resume then predicts from
         ``guess`` alone).
+    qeq_reference : (n_atoms, 3) ndarray or None, Å
+        :attr:`ChargeSolver.reference_positions
+        <constpot.qeq.ChargeSolver.reference_positions>`; None when the
+        solver keeps none (another preconditioner) or in older checkpoints.
     """
 
     step: int
@@ -102,6 +108,7 @@ class Checkpoint:
     outputs: dict = field(default_factory=dict)
     resumable: bool = True
     predictor: dict | None = None
+    qeq_reference: np.ndarray | None = None
 
 
 def write_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
@@ -131,6 +138,8 @@ def write_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
             ckpt.predictor["charges"], dtype=float
         ).reshape(-1, n)
         arrays["predictor_key"] = np.array(str(ckpt.predictor["key"]))
+    if ckpt.qeq_reference is not None:
+        arrays["qeq_reference"] = np.asarray(ckpt.qeq_reference, float)
     if arrays["momenta"].shape != (n, 3):
         raise ValueError(f"checkpoint momenta must have shape ({n}, 3)")
     path = Path(path)
@@ -191,4 +200,5 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
         outputs=json.loads(str(d["outputs"])),
         resumable=bool(d["resumable"]),
         predictor=predictor,
+        qeq_reference=d.get("qeq_reference"),
     )

@@ -123,6 +123,8 @@ class Snapshot:
     predictor : dict or None
         The calculator's charge-predictor history
         (:meth:`~constpot.potential.predictor.ChargePredictor.state`).
+    qeq_reference : (n_atoms, 3) ndarray or None, Å
+        The charge solver's reference preconditioner geometry.
     """
 
     step: int
@@ -134,6 +136,7 @@ class Snapshot:
     rng_state: dict
     last: dict
     predictor: dict | None = None
+    qeq_reference: np.ndarray | None = None
 
 
 class RunRecord:
@@ -446,6 +449,7 @@ class RunRecord:
                 },
                 resumable=resumable,
                 predictor=snap.predictor,
+                qeq_reference=snap.qeq_reference,
             ),
         )
         self.last_ckpt_step = snap.step

@@ -64,7 +64,10 @@ class SessionStart:
         if s.initial_velocities:
             thermalize_momenta(atoms, s.temperature_K, rng=self.rng)
         self.step = 0
-        self.calc.predictor.reset()  # nothing of an earlier run carried over
+        # Nothing of an earlier run carried over: no predictor history, no
+        # reference preconditioner.
+        self.calc.predictor.reset()
+        self.calc.solver.load_reference(None)
         self._configure(0)
         forces = None
         try:
@@ -189,6 +192,7 @@ class SessionStart:
             self.calc.predictor.load_state(ckpt.predictor)
         else:  # a checkpoint of an earlier version: the last charges only
             self.calc.predictor.restart(guess)
+        self.calc.solver.load_reference(ckpt.qeq_reference)
         self.solved_charges = None if guess is None else guess.copy()
         self.labels = ckpt.electrode.copy()
         self.step = ckpt.step

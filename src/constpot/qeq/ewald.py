@@ -716,6 +716,9 @@ class GaussianEwald:
         """
         if self.settings.kspace != "ewald":
             raise QEqSetupError("the dense matrix needs kspace='ewald'")
+        if self._folded is not None:  # every term but k-space already dense
+            kspace = self._trig.T @ (self._trig_w.unsqueeze(1) * self._trig)
+            return COULOMB_EV_A * (self._folded + kspace)
         n = self.n_atoms
         mat = torch.zeros((n, n), dtype=self.dtype, device=self.device)
         mat.index_put_((self._i, self._j), self._pair_w, accumulate=True)

@@ -26,6 +26,17 @@ with a small dense capacitance matrix factorised once per geometry. M is
 symmetric positive definite, so the projected CG stays a CG. On the paper's
 3070-atom cell it cuts iterations from ~52 to ~15 (cold) and from ~37 to ~10
 (warm, 0.01 Å displacement) for a relative residual of 1e-6.
+
+:class:`ReferencePreconditioner` is, for MD, the whole Hessian of a recent
+geometry: M = A(R_ref) + α CᵀC, Cholesky-factorised once and kept while the
+atoms move less than a skin from R_ref (the α CᵀC term, which does not change
+the projected operator on Cq = 0, makes M positive definite in every
+direction). Along a trajectory M⁻¹A stays close to the identity, so each
+step's CG needs 2–3 iterations instead of the long-range preconditioner's ~8
+(demo interface, 471 atoms, 300 K, tolerance 1e-6), and no per-step
+preconditioner set-up. It costs one dense matrix (O(N² n_k)) and one
+factorisation (O(N³)) per refresh and O(N²) memory: for cells of up to a few
+thousand atoms with the explicit Ewald sum.
 """
 
 from __future__ import annotations
@@ -36,7 +47,11 @@ import torch
 
 from ..units import COULOMB_EV_A
 
-__all__ = ["JacobiPreconditioner", "LongRangePreconditioner"]
+__all__ = [
+    "JacobiPreconditioner",
+    "LongRangePreconditioner",
+    "ReferencePreconditioner",
+]
 
 
 class LongRangePreconditioner:
@@ -136,3 +151,60 @@ class JacobiPreconditioner:
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         """Apply M⁻¹ to (n_free,) or (n_free, m) vectors."""
         return self.dinv * r if r.ndim == 1 else self.dinv.unsqueeze(1) * r
+
+
+class ReferencePreconditioner:
+    """The charge Hessian of a reference geometry, factorised (Cholesky).
+
+    M = A(R_ref)[free, free] + α CᵀC with A = diag(J) + kG. α starts at the
+    mean diagonal of A and is doubled until M factorises (A need only be
+    positive definite on Cq = 0; the slab's Yeh–Berkowitz term, for one, is
+    negative along the total charge).
+
+    Parameters
+    ----------
+    op : GaussianEwald
+        Operator of the reference geometry (``kspace="ewald"``).
+    free : (n_free,) long tensor
+        Indices of the atoms whose charges are solved.
+    hardness : (n_free,) tensor, eV
+    constraints : (m, n_free) tensor
+        The constraint rows C (:meth:`ChargeConstraints.matrix`).
+
+    Attributes
+    ----------
+    positions : (n_atoms, 3) tensor, Å
+        R_ref, the geometry M belongs to.
+
+    Raises
+    ------
+    torch.linalg.LinAlgError
+        M does not factorise even with a large α (A is not positive definite
+        on the constraint space).
+    """
+
+    _DOUBLINGS = 20
+
+    def __init__(self, op, free, hardness, constraints):
+        a = op.matrix()[free][:, free]
+        a.diagonal().add_(hardness)
+        self.positions = op.positions.clone()
+        alpha = float(a.diagonal().mean())
+        penalty = constraints.T @ constraints
+        for _ in range(self._DOUBLINGS + 1):
+            chol, info = torch.linalg.cholesky_ex(a + alpha * penalty)
+            if int(info) == 0 or not constraints.shape[0]:
+                break
+            alpha *= 2.0
+        if int(info) != 0:
+            raise torch.linalg.LinAlgError(
+                "reference preconditioner: the charge Hessian is not positive "
+                f"definite on the constraint space (leading minor {int(info)})"
+            )
+        self._chol = chol
+
+    def __call__(self, r: torch.Tensor) -> torch.Tensor:
+        """Apply M⁻¹ to (n_free,) or (n_free, m) vectors."""
+        vec = r if r.ndim == 2 else r.unsqueeze(1)
+        out = torch.cholesky_solve(vec, self._chol)
+        return out if r.ndim == 2 else out.squeeze(1)

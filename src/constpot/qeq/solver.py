@@ -60,9 +60,16 @@ from .errors import ConvergenceError, QEqSetupError
 from .ewald import EwaldWorkspace, GaussianEwald
 from .geometry import check_vacuum
 from .params import QEqParameters
-from .precondition import JacobiPreconditioner, LongRangePreconditioner
+from .precondition import (
+    JacobiPreconditioner,
+    LongRangePreconditioner,
+    ReferencePreconditioner,
+)
 
-__all__ = ["ChargeResult", "ChargeSolver"]
+__all__ = ["PRECONDITIONERS", "ChargeResult", "ChargeSolver"]
+
+#: Values of ``ChargeSolver(preconditioner=...)``.
+PRECONDITIONERS = ("auto", "reference", "longrange", "jacobi")
 
 #: Rounding allowance, in machine epsilons of the solver's dtype: the smallest
 #: ``tol`` accepted, and the relative size below which the cold start's
@@ -74,6 +81,15 @@ _RESTARTS = 3
 #: the released example cell (3070 atoms, paper table): every |q| < 0.95 e at
 #: the paper's −6/+2 V; at ±50 V 430 atoms exceed 2 e (up to 5.5 e).
 _IMPLAUSIBLE_CHARGE_E = 2.0
+#: Most free atoms for which ``preconditioner="auto"`` factorises the whole
+#: reference Hessian (a 32 MB float64 matrix; its Cholesky ~0.1 s per refresh
+#: on one CPU core at this size).
+_AUTO_REFERENCE_MAX_FREE = 2048
+#: Largest displacement (Å) of any atom from the reference geometry before
+#: the reference preconditioner is refactorised (demo interface, 300 K, tol
+#: 1e-6: 2.0/2.4/2.8 CG iterations per step at 0.3/0.6/1.0 Å, one refresh
+#: every ~6/12/23 steps; the same QEq time per step for all three).
+_REFERENCE_SKIN_A = 0.5
 
 
 @dataclass
@@ -149,10 +165,16 @@ class ChargeSolver:
         Long-range method for ``"cg"`` (``"dense"`` always uses Ewald).
     max_iter : int
         CG iteration limit; exceeding it raises :class:`ConvergenceError`.
-    preconditioner : {"longrange", "jacobi"}
-        CG preconditioner: diagonal plus the smooth long-range Coulomb part
-        (:class:`~constpot.qeq.precondition.LongRangePreconditioner`), or the
-        diagonal alone.
+    preconditioner : {"auto", "reference", "longrange", "jacobi"}
+        CG preconditioner (:mod:`constpot.qeq.precondition`):
+        ``"reference"`` the whole charge Hessian of a recent geometry,
+        factorised and kept while no atom has moved more than 0.5 Å from it
+        (successive solves of a trajectory: 2–3 CG iterations each; needs the
+        explicit Ewald sum); ``"longrange"`` the diagonal plus the smooth
+        long-range Coulomb part, built for each geometry; ``"jacobi"`` the
+        diagonal alone. ``"auto"``: ``"reference"`` for CG with the explicit
+        Ewald sum and up to 2048 free atoms, else ``"longrange"``. The
+        preconditioner changes the iterations, not what they converge to.
     compute_forces : bool
         Whether :meth:`solve` returns forces.
     dtype : torch.dtype
@@ -165,7 +187,10 @@ class ChargeSolver:
     :class:`~constpot.qeq.ewald.EwaldWorkspace`: the k-space tables of an
     unchanged cell and a real-space neighbour list with a 1 Å skin, rebuilt
     once an atom has moved 0.5 Å or the cell changes. The numbers are those
-    of a new solver bit for bit.
+    of a new solver bit for bit. They also share the reference
+    preconditioner, whose geometry (:attr:`reference_positions`) sets where
+    CG stops within ``tol``: a run resumed bit for bit restores it with
+    :meth:`load_reference`.
 
     Examples
     --------
@@ -186,7 +211,7 @@ class ChargeSolver:
         cutoff: float | None = None,
         kspace: str = "auto",
         max_iter: int = 2000,
-        preconditioner: str = "longrange",
+        preconditioner: str = "auto",
         compute_forces: bool = True,
         dtype: torch.dtype = torch.float64,
     ):
@@ -200,10 +225,10 @@ class ChargeSolver:
             raise ValueError(f"method must be 'cg' or 'dense', got {method!r}")
         if not (tol > 0):
             raise ValueError(f"tol must be > 0, got {tol}")
-        if preconditioner not in ("longrange", "jacobi"):
+        if preconditioner not in PRECONDITIONERS:
             raise ValueError(
-                "preconditioner must be 'longrange' or 'jacobi', got "
-                f"{preconditioner!r}"
+                f"preconditioner must be one of {', '.join(PRECONDITIONERS)}, "
+                f"got {preconditioner!r}"
             )
         if max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter}")
@@ -232,6 +257,11 @@ class ChargeSolver:
         # next (MD steps); the numbers do not depend on it (EwaldWorkspace).
         self._workspace = EwaldWorkspace()
         self._per_atom_memo: tuple | None = None
+        # The reference preconditioner, what it was built for, and a
+        # geometry to rebuild it at (load_reference).
+        self._reference: ReferencePreconditioner | None = None
+        self._reference_key: tuple | None = None
+        self._pending_reference: np.ndarray | None = None
 
     def todict(self) -> dict:
         """Settings, for provenance records."""
@@ -365,7 +395,8 @@ class ChargeSolver:
         q = q_fix.clone()
         phi = None
         if len(free):
-            proj = cons.projector(self._preconditioner(op, free_t, j_free), b)
+            minv = self._preconditioner(atoms, op, sig_a, free_t, j_free, cons)
+            proj = cons.projector(minv, b)
             ref, cold = self._reference_norm(op, free_t, j_free, b, d, proj)
             setup_end = time.perf_counter()
             if self.method == "dense":
@@ -451,10 +482,82 @@ class ChargeSolver:
         full[free_t] = v
         return j_free * v + op.potential(full)[free_t]
 
-    def _preconditioner(self, op, free_t, j_free):
-        if self.preconditioner == "longrange":
+    def _preconditioner(self, atoms, op, sigma, free_t, j_free, cons):
+        kind = self.preconditioner
+        if kind == "auto":
+            small = len(free_t) <= _AUTO_REFERENCE_MAX_FREE
+            use = self.method == "cg" and op.settings.kspace == "ewald" and small
+            kind = "reference" if use else "longrange"
+        if kind == "reference":
+            return self._reference_preconditioner(
+                atoms, op, sigma, free_t, j_free, cons
+            )
+        if kind == "longrange":
             return LongRangePreconditioner(op, free_t, j_free)
         return JacobiPreconditioner(op, free_t, j_free)
+
+    def _reference_preconditioner(self, atoms, op, sigma, free_t, j_free, cons):
+        """The kept reference preconditioner, rebuilt when it belongs to other
+        atoms, cell, widths, hardness or constraints, or an atom has moved
+        more than ``_REFERENCE_SKIN_A`` from its geometry."""
+        if op.settings.kspace != "ewald":
+            raise QEqSetupError(
+                "preconditioner 'reference' needs the explicit Ewald sum "
+                f"(kspace 'ewald'; this cell uses {op.settings.kspace!r})"
+            )
+        c_rows = cons.matrix(op.dtype, op.device)
+        key = (
+            atoms.cell.array.tobytes(),
+            np.asarray(sigma).tobytes(),
+            free_t.cpu().numpy().tobytes(),
+            j_free.cpu().numpy().tobytes(),
+            c_rows.cpu().numpy().tobytes(),
+            str(op.device),
+            op.dtype,
+        )
+        pending, self._pending_reference = self._pending_reference, None
+        if key != self._reference_key:
+            self._reference = None
+        if pending is not None and pending.shape == (op.n_atoms, 3):
+            at = GaussianEwald(
+                pending,
+                atoms.cell.array,
+                sigma,
+                slab=self.slab,
+                accuracy=self.accuracy,
+                cutoff=self.cutoff,
+                kspace=self.kspace,
+                device=op.device,
+                dtype=op.dtype,
+            )
+            self._reference = ReferencePreconditioner(at, free_t, j_free, c_rows)
+        ref = self._reference
+        if ref is not None:
+            moved = torch.linalg.norm(op.positions - ref.positions, dim=1).max()
+            if float(moved) > _REFERENCE_SKIN_A:
+                ref = None
+        if ref is None:
+            ref = ReferencePreconditioner(op, free_t, j_free, c_rows)
+        self._reference, self._reference_key = ref, key
+        return ref
+
+    @property
+    def reference_positions(self) -> np.ndarray | None:
+        """Geometry (Å) of the reference preconditioner in use, or None."""
+        if self._pending_reference is not None:
+            return self._pending_reference.copy()
+        if self._reference is None:
+            return None
+        return self._reference.positions.cpu().numpy().copy()
+
+    def load_reference(self, positions) -> None:
+        """Rebuild the reference preconditioner at ``positions`` (Å) on the
+        next solve, as a run that stored :attr:`reference_positions` had it
+        (then kept or refreshed by the usual rule). None forgets it."""
+        self._reference = self._reference_key = None
+        self._pending_reference = (
+            None if positions is None else np.array(positions, dtype=float)
+        )
 
     def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref, cold, it=0):
         """Projected preconditioned CG from ``guess`` (or the cold start).
