@@ -18,7 +18,13 @@ for
 
 with CG iteration counts and the k-space method chosen (Ewald or PME).
 
+CG is preconditioned by ``--preconditioner`` (default ``longrange``, the
+matrix-free path that scales to 10⁵ atoms). The MD default up to 2048 atoms,
+the reference Hessian kept along a trajectory (``auto``), pays off over many
+steps, not in one solve: ``benchmarks/md_throughput.py`` measures it.
+
 Run:  python benchmarks/qeq_scaling.py [--device cuda] [--max-dense 6200]
+      [--preconditioner longrange|auto|reference|jacobi]
 """
 
 from __future__ import annotations
@@ -94,6 +100,11 @@ def main() -> None:
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--max-dense", type=int, default=6200)
     parser.add_argument(
+        "--preconditioner",
+        default="longrange",
+        choices=("longrange", "auto", "reference", "jacobi"),
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=3,
@@ -110,7 +121,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(
         f"device {args.device}, torch threads {torch.get_num_threads()}, "
-        f"CG tol {args.tol:g}"
+        f"CG tol {args.tol:g}, preconditioner {args.preconditioner}"
     )
     # Warm-up: first-call costs of torch and vesin are not the solver's.
     ChargeSolver(slab=True, compute_forces=False).solve(crop_y(base, 0.1))
@@ -131,6 +142,7 @@ def main() -> None:
             tol=args.tol,
             device=args.device,
             compute_forces=False,
+            preconditioner=args.preconditioner,
         )
         rep = args.repeat if len(atoms) <= 6200 else 1
         cold, t_cold = timed(

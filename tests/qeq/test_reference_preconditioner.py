@@ -9,7 +9,7 @@ Facts checked (float64):
   in fewer iterations than the long-range preconditioner built per geometry;
 - it is kept while no atom has moved 0.5 Å from its geometry and rebuilt
   beyond that, or for other constraints;
-- a solver that loads another's :attr:`reference_positions` repeats that
+- a solver that loads another's :attr:`ReferenceKeeper.positions` repeats that
   solver's next solve bit for bit (what a resumed MD run relies on);
 - ``"auto"`` falls back to the long-range preconditioner where the reference
   one cannot be built (PME).
@@ -88,22 +88,22 @@ def test_along_a_path_dense_charges_in_fewer_iterations():
 def test_kept_within_the_skin_and_rebuilt_beyond_it():
     atoms, psi = _slab()
     solver = ChargeSolver(slab=True, tol=TOL, preconditioner="reference")
-    assert solver.reference_positions is None
+    assert solver.reference.positions is None
     solver.solve(atoms, potential=psi)
     start = atoms.positions.copy()
-    np.testing.assert_array_equal(solver.reference_positions, start)
+    np.testing.assert_array_equal(solver.reference.positions, start)
     atoms.positions = start + 0.3  # a rigid shift: 0.52 Å, beyond 0.5 Å
     solver.solve(atoms, potential=psi)
-    np.testing.assert_array_equal(solver.reference_positions, atoms.positions)
+    np.testing.assert_array_equal(solver.reference.positions, atoms.positions)
     moved = atoms.positions.copy()
     atoms.positions[4] += [0.0, 0.0, 0.45]  # within the skin: kept
     solver.solve(atoms, potential=psi)
-    np.testing.assert_array_equal(solver.reference_positions, moved)
+    np.testing.assert_array_equal(solver.reference.positions, moved)
     # Other constraints (a held charge) rebuild it at the current geometry.
     fixed = np.zeros(len(atoms), bool)
     fixed[7] = True
     solver.solve(atoms, potential=psi, fixed=fixed)
-    np.testing.assert_array_equal(solver.reference_positions, atoms.positions)
+    np.testing.assert_array_equal(solver.reference.positions, atoms.positions)
 
 
 def test_loaded_reference_repeats_the_next_solve_bit_for_bit():
@@ -114,12 +114,12 @@ def test_loaded_reference_repeats_the_next_solve_bit_for_bit():
     q = first.solve(atoms, potential=psi).charges
     atoms.positions = moves[1]
     q = first.solve(atoms, potential=psi, guess=q).charges
-    stored = first.reference_positions
+    stored = first.reference.positions
     atoms.positions = moves[2]
     a = first.solve(atoms, potential=psi, guess=q)
     second = ChargeSolver(slab=True, tol=1e-6, preconditioner="reference")
-    second.load_reference(stored)
-    np.testing.assert_array_equal(second.reference_positions, stored)
+    second.reference.load(stored)
+    np.testing.assert_array_equal(second.reference.positions, stored)
     b = second.solve(atoms, potential=psi, guess=q)
     assert a.iterations == b.iterations
     np.testing.assert_array_equal(a.charges, b.charges)

@@ -87,8 +87,8 @@ class Checkpoint:
         checkpoints written before it was stored (a resume then predicts from
         ``guess`` alone).
     qeq_reference : (n_atoms, 3) ndarray or None, Å
-        :attr:`ChargeSolver.reference_positions
-        <constpot.qeq.ChargeSolver.reference_positions>`; None when the
+        :attr:`ReferenceKeeper.positions
+        <constpot.qeq.precondition.ReferenceKeeper.positions>`; None when the
         solver keeps none (another preconditioner) or in older checkpoints.
     """
 

@@ -374,7 +374,7 @@ class ConstantPotentialMD(SessionStart):
             rng_state=self.rng.bit_generator.state,
             last=self.last,
             predictor=self.calc.predictor.state(),
-            qeq_reference=self.calc.solver.reference_positions,
+            qeq_reference=self.calc.solver.reference.positions,
         )
 
     # ------------------------------------------------------------------ run

@@ -67,7 +67,7 @@ class SessionStart:
         # Nothing of an earlier run carried over: no predictor history, no
         # reference preconditioner.
         self.calc.predictor.reset()
-        self.calc.solver.load_reference(None)
+        self.calc.solver.reference.load(None)
         self._configure(0)
         forces = None
         try:
@@ -192,7 +192,7 @@ class SessionStart:
             self.calc.predictor.load_state(ckpt.predictor)
         else:  # a checkpoint of an earlier version: the last charges only
             self.calc.predictor.restart(guess)
-        self.calc.solver.load_reference(ckpt.qeq_reference)
+        self.calc.solver.reference.load(ckpt.qeq_reference)
         self.solved_charges = None if guess is None else guess.copy()
         self.labels = ckpt.electrode.copy()
         self.step = ckpt.step

@@ -48,7 +48,6 @@ must be at least 100 ε (2.2e-14 in float64, 1.2e-5 in float32).
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,11 +58,18 @@ from .constraints import ChargeConstraints, kkt_solve
 from .errors import ConvergenceError, QEqSetupError
 from .ewald import EwaldWorkspace, GaussianEwald
 from .geometry import check_vacuum
+from .inputs import (
+    check_pbc,
+    override,
+    per_atom_values,
+    resolve_device,
+    warn_implausible,
+)
 from .params import QEqParameters
 from .precondition import (
     JacobiPreconditioner,
     LongRangePreconditioner,
-    ReferencePreconditioner,
+    ReferenceKeeper,
 )
 
 __all__ = ["PRECONDITIONERS", "ChargeResult", "ChargeSolver"]
@@ -77,19 +83,10 @@ PRECONDITIONERS = ("auto", "reference", "longrange", "jacobi")
 _ROUNDING_EPS = 100.0
 #: Restarts of CG from the true residual when the recursive one drifted.
 _RESTARTS = 3
-#: |q| (e) above which a solved charge is reported as implausible. Measured on
-#: the released example cell (3070 atoms, paper table): every |q| < 0.95 e at
-#: the paper's −6/+2 V; at ±50 V 430 atoms exceed 2 e (up to 5.5 e).
-_IMPLAUSIBLE_CHARGE_E = 2.0
 #: Most free atoms for which ``preconditioner="auto"`` factorises the whole
 #: reference Hessian (a 32 MB float64 matrix; its Cholesky ~0.1 s per refresh
 #: on one CPU core at this size).
 _AUTO_REFERENCE_MAX_FREE = 2048
-#: Largest displacement (Å) of any atom from the reference geometry before
-#: the reference preconditioner is refactorised (demo interface, 300 K, tol
-#: 1e-6: 2.0/2.4/2.8 CG iterations per step at 0.3/0.6/1.0 Å, one refresh
-#: every ~6/12/23 steps; the same QEq time per step for all three).
-_REFERENCE_SKIN_A = 0.5
 
 
 @dataclass
@@ -188,9 +185,10 @@ class ChargeSolver:
     unchanged cell and a real-space neighbour list with a 1 Å skin, rebuilt
     once an atom has moved 0.5 Å or the cell changes. The numbers are those
     of a new solver bit for bit. They also share the reference
-    preconditioner, whose geometry (:attr:`reference_positions`) sets where
-    CG stops within ``tol``: a run resumed bit for bit restores it with
-    :meth:`load_reference`.
+    preconditioner, ``solver.reference``
+    (:class:`~constpot.qeq.precondition.ReferenceKeeper`), whose geometry
+    (``.positions``) sets where CG stops within ``tol``: a run resumed bit
+    for bit restores it with ``.load(positions)``.
 
     Examples
     --------
@@ -245,7 +243,7 @@ class ChargeSolver:
         self.slab = bool(slab)
         self.method = method
         self.tol = float(tol)
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
         self.accuracy = float(accuracy)
         self.cutoff = cutoff
         self.kspace = "ewald" if method == "dense" else kspace
@@ -257,11 +255,8 @@ class ChargeSolver:
         # next (MD steps); the numbers do not depend on it (EwaldWorkspace).
         self._workspace = EwaldWorkspace()
         self._per_atom_memo: tuple | None = None
-        # The reference preconditioner, what it was built for, and a
-        # geometry to rebuild it at (load_reference).
-        self._reference: ReferencePreconditioner | None = None
-        self._reference_key: tuple | None = None
-        self._pending_reference: np.ndarray | None = None
+        # The reference preconditioner, kept from one solve to the next.
+        self.reference = ReferenceKeeper()
 
     def todict(self) -> dict:
         """Settings, for provenance records."""
@@ -343,17 +338,21 @@ class ChargeSolver:
         n = len(atoms)
         if n == 0:
             raise QEqSetupError("atoms is empty")
-        _check_pbc(atoms, self.slab)
+        check_pbc(atoms, self.slab)
         cons = ChargeConstraints.from_atoms(atoms, fixed, total_charge, groups)
         fixed_mask = cons.fixed
         dev, dt = self.device, self.dtype
         chi_a, j_a, sig_a = self._per_atom(atoms)
-        chi_a = _override(chi_a, chi, "chi", n)
-        j_a = _override(j_a, hardness, "hardness", n)
-        sig_a = _override(sig_a, sigma, "sigma", n)
+        chi_a = override(chi_a, chi, "chi", n)
+        j_a = override(j_a, hardness, "hardness", n)
+        sig_a = override(sig_a, sigma, "sigma", n)
         if np.any(j_a < 0) or np.any(sig_a < 0):
             raise QEqSetupError("hardness and sigma overrides must be >= 0")
-        psi = np.zeros(n) if potential is None else _per_atom(potential, "potential", n)
+        psi = (
+            np.zeros(n)
+            if potential is None
+            else per_atom_values(potential, "potential", n)
+        )
         # A fixed atom's hardness never enters the solve: only free point
         # charges need J > 0 (their Hessian diagonal is J alone).
         bad = np.flatnonzero(~fixed_mask & (j_a <= 0) & (sig_a <= 0))
@@ -402,7 +401,9 @@ class ChargeSolver:
             if self.method == "dense":
                 q_free, lam = self._dense(op, free_t, j_free, b, cons)
             else:
-                g = None if guess is None else t(_per_atom(guess, "guess", n))[free_t]
+                g = None
+                if guess is not None:
+                    g = t(per_atom_values(guess, "guess", n))[free_t]
                 q_free, lam, iterations = self._cg(
                     op, free_t, j_free, b, cons, d, g, proj, ref, cold
                 )
@@ -435,7 +436,7 @@ class ChargeSolver:
             phi = op.potential(q)
 
         qn = q.cpu().numpy()
-        _warn_implausible(qn, free, atoms)
+        warn_implausible(qn, free, atoms)
         e_site = float(np.sum(chi_a * qn + 0.5 * j_a * qn**2))
         energy = e_site + 0.5 * float(torch.dot(q, phi))
         solve_end = time.perf_counter()
@@ -497,9 +498,7 @@ class ChargeSolver:
         return JacobiPreconditioner(op, free_t, j_free)
 
     def _reference_preconditioner(self, atoms, op, sigma, free_t, j_free, cons):
-        """The kept reference preconditioner, rebuilt when it belongs to other
-        atoms, cell, widths, hardness or constraints, or an atom has moved
-        more than ``_REFERENCE_SKIN_A`` from its geometry."""
+        """The kept reference preconditioner (:class:`ReferenceKeeper`)."""
         if op.settings.kspace != "ewald":
             raise QEqSetupError(
                 "preconditioner 'reference' needs the explicit Ewald sum "
@@ -515,49 +514,13 @@ class ChargeSolver:
             str(op.device),
             op.dtype,
         )
-        pending, self._pending_reference = self._pending_reference, None
-        if key != self._reference_key:
-            self._reference = None
-        if pending is not None and pending.shape == (op.n_atoms, 3):
-            at = GaussianEwald(
-                pending,
-                atoms.cell.array,
-                sigma,
-                slab=self.slab,
-                accuracy=self.accuracy,
-                cutoff=self.cutoff,
-                kspace=self.kspace,
-                device=op.device,
-                dtype=op.dtype,
-            )
-            self._reference = ReferencePreconditioner(at, free_t, j_free, c_rows)
-        ref = self._reference
-        if ref is not None:
-            moved = torch.linalg.norm(op.positions - ref.positions, dim=1).max()
-            if float(moved) > _REFERENCE_SKIN_A:
-                ref = None
-        if ref is None:
-            ref = ReferencePreconditioner(op, free_t, j_free, c_rows)
-        self._reference, self._reference_key = ref, key
-        return ref
+        options = {"slab": self.slab, "accuracy": self.accuracy, "cutoff": self.cutoff}
+        options.update(kspace=self.kspace, device=op.device, dtype=op.dtype)
 
-    @property
-    def reference_positions(self) -> np.ndarray | None:
-        """Geometry (Å) of the reference preconditioner in use, or None."""
-        if self._pending_reference is not None:
-            return self._pending_reference.copy()
-        if self._reference is None:
-            return None
-        return self._reference.positions.cpu().numpy().copy()
+        def operator_at(positions):
+            return GaussianEwald(positions, atoms.cell.array, sigma, **options)
 
-    def load_reference(self, positions) -> None:
-        """Rebuild the reference preconditioner at ``positions`` (Å) on the
-        next solve, as a run that stored :attr:`reference_positions` had it
-        (then kept or refreshed by the usual rule). None forgets it."""
-        self._reference = self._reference_key = None
-        self._pending_reference = (
-            None if positions is None else np.array(positions, dtype=float)
-        )
+        return self.reference.get(op, key, free_t, j_free, c_rows, operator_at)
 
     def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref, cold, it=0):
         """Projected preconditioned CG from ``guess`` (or the cold start).
@@ -635,69 +598,3 @@ class ChargeSolver:
         grad = j_free * q_free + phi[free_t] + c0
         _, g, _ = proj.project(grad)
         return float(torch.linalg.norm(g)) / ref
-
-
-def _check_pbc(atoms: Atoms, slab: bool) -> None:
-    """Fully periodic cells, or ASE slabs ``pbc=(True, True, False)`` with ``slab``."""
-    pbc = tuple(bool(p) for p in atoms.pbc)
-    if pbc == (True, True, True):
-        return
-    if pbc == (True, True, False):
-        if not slab:
-            raise QEqSetupError(
-                "atoms.pbc = (True, True, False) is a slab: use "
-                "ChargeSolver(slab=True) (x, y periodic, normal z)"
-            )
-        if np.linalg.norm(atoms.cell.array[2]) == 0:
-            raise QEqSetupError(
-                "slab with pbc=(True, True, False) has no third cell vector: set "
-                "L_z with vacuum (atoms.center(vacuum=..., axis=2) or "
-                "constpot.qeq.pad_vacuum)"
-            )
-        return
-    raise QEqSetupError(
-        f"constpot.qeq needs a periodic cell (pbc all True, got {list(pbc)}); for "
-        "slabs set slab=True with pbc all True or (True, True, False)"
-    )
-
-
-def _warn_implausible(charges: np.ndarray, free: np.ndarray, atoms: Atoms) -> None:
-    """Warn when a solved charge is beyond ±``_IMPLAUSIBLE_CHARGE_E``.
-
-    Only the ``free`` (solved) atoms: fixed charges are the caller's choice.
-    """
-    if not len(free):
-        return
-    solved = np.abs(charges[free])
-    worst = int(free[np.argmax(solved)])
-    if solved.max() > _IMPLAUSIBLE_CHARGE_E:
-        n_bad = int(np.count_nonzero(solved > _IMPLAUSIBLE_CHARGE_E))
-        warnings.warn(
-            f"implausible charges: {n_bad} atom(s) beyond ±{_IMPLAUSIBLE_CHARGE_E:g} "
-            f"e, largest {charges[worst]:+.2f} e on atom index {worst} "
-            f"({atoms.symbols[worst]}); QEq charges are unbounded, so applied "
-            "potentials of tens of volts push them past any oxidation state",
-            stacklevel=3,
-        )
-
-
-def _resolve_device(device) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise QEqSetupError(f"device {device!r} requested but CUDA is not available")
-    return dev
-
-
-def _per_atom(values, name: str, n: int) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    if arr.shape != (n,):
-        raise QEqSetupError(f"{name} must have shape ({n},), got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise QEqSetupError(f"{name} has non-finite values")
-    return arr
-
-
-def _override(default: np.ndarray, values, name: str, n: int) -> np.ndarray:
-    return default if values is None else _per_atom(values, name, n)
