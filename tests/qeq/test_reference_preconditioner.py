@@ -131,6 +131,24 @@ def test_loaded_reference_repeats_the_next_solve_bit_for_bit():
     np.testing.assert_allclose(c.charges, a.charges, rtol=0, atol=1e-5)
 
 
+def test_auto_takes_long_range_above_the_size_limit(monkeypatch):
+    from constpot.qeq import solver as solver_module
+
+    atoms, psi = _slab()
+    options = {"slab": True, "tol": TOL}
+    auto = ChargeSolver(**options)
+    auto.solve(atoms, potential=psi)
+    assert auto.reference.positions is not None  # 40 atoms: the reference
+    monkeypatch.setattr(solver_module, "_AUTO_REFERENCE_MAX_FREE", {"cpu": 39})
+    big = ChargeSolver(**options)
+    res = big.solve(atoms, potential=psi)
+    assert big.reference.positions is None
+    longrange = ChargeSolver(**options, preconditioner="longrange")
+    np.testing.assert_array_equal(
+        res.charges, longrange.solve(atoms, potential=psi).charges
+    )
+
+
 def test_auto_falls_back_to_long_range_with_pme():
     atoms, psi = _slab()
     auto = ChargeSolver(slab=True, tol=TOL, kspace="pme").solve(atoms, potential=psi)
