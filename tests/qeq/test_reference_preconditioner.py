@@ -12,13 +12,15 @@ Facts checked (float64):
 - a solver that loads another's :attr:`ReferenceKeeper.positions` repeats that
   solver's next solve bit for bit (what a resumed MD run relies on);
 - ``"auto"`` falls back to the long-range preconditioner where the reference
-  one cannot be built (PME).
+  one cannot be built (PME) or above its size limit;
+- on a GPU (``-m cuda``) both preconditioners give the CPU's dense charges.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from constpot.qeq import ChargeSolver
 
@@ -160,3 +162,24 @@ def test_auto_falls_back_to_long_range_with_pme():
         ChargeSolver(slab=True, kspace="pme", preconditioner="reference").solve(
             atoms, potential=psi
         )
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("kind", ["reference", "longrange"])
+def test_cuda_path_matches_the_cpu(kind):
+    """Along a path on the GPU, each preconditioner's charges are the CPU
+    dense ones (1e-7 e); auto on CUDA takes the reference Hessian."""
+    atoms, psi = _slab()
+    gpu = ChargeSolver(slab=True, tol=TOL, device="cuda", preconditioner=kind)
+    guess = None
+    for pos in _moves(atoms, seed=5):
+        atoms.positions = pos
+        cpu = ChargeSolver(slab=True, method="dense").solve(atoms, potential=psi)
+        res = gpu.solve(atoms, potential=psi, guess=guess)
+        guess = res.charges
+        np.testing.assert_allclose(res.charges, cpu.charges, rtol=0, atol=1e-7)
+        np.testing.assert_allclose(res.forces, cpu.forces, rtol=0, atol=1e-6)
+    auto = ChargeSolver(slab=True, tol=TOL, device="cuda")
+    auto.solve(atoms, potential=psi)
+    assert auto.reference.positions is not None
