@@ -79,12 +79,17 @@ def _mark_imposed_drop(ax, grp, colour) -> None:
         ls="--",
         lw=1.2,
     )
+    # Above the start of the line, where the curve is still rising below it:
+    # the label covers no data.
     ax.annotate(
         f"Δψ = {imposed:+.1f} V",
-        (grp["counter_z_hi_A"].iloc[0] + 3, level),
+        (grp["counter_z_lo_A"].iloc[0] - 3, level),
+        xytext=(0, 2),
+        textcoords="offset points",
         fontsize=7,
         color=colour,
-        va="center",
+        ha="left",
+        va="bottom",
     )
 
 
@@ -230,6 +235,6 @@ def plot_electrode_charge(deposition, out: str | Path, window: float = 0.5) -> P
         ax.axhline(0, color="0.5", lw=0.5)
         ax.set_xlabel("anode potential ψ (V)")
         ax.set_ylabel("electrode charge, final-window mean (e)")
-        ax.set_title(title + " (dotted: anode at ConstQ)", fontsize=9)
+        ax.set_title(title + "\n(dotted: anode at ConstQ)", fontsize=9)
         style.figure_legend(fig)
         return style.save_figure(fig, out)
