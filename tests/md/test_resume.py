@@ -8,7 +8,10 @@ stand-in that builds its neighbour list at every call, as the NequIP models do
   byte-for-byte the trajectory and thermo table of a run that never stopped;
   so do segments (``until_step``, ``segment_steps``) and a run extended to more
   steps, and a run whose CG starts from the charge predictor's extrapolation
-  (its history is in the checkpoint);
+  (its history is in the checkpoint), and one preconditioned by the charge
+  Hessian of a recent geometry (that geometry is in the checkpoint);
+- the preconditioner changes the CG iterations, not the run: positions to
+  1e-6 Å and electrode charges to 1e-6 e against the long-range one;
 - ``resume="auto"`` starts afresh without a fitting checkpoint and says why;
 - an explicit resume is refused, naming the reason and changing no file, when
   the trajectory or thermo table is missing or short, or the models, the
@@ -33,6 +36,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from ase.io import write
@@ -387,6 +391,48 @@ def test_resume_with_the_charge_predictor_is_bit_identical(tmp_path):
     ends = [read_checkpoint(d / "checkpoint.npz").predictor for d in (out, straight)]
     assert ends[0]["key"] == ends[1]["key"]
     assert ends[0]["charges"].tobytes() == ends[1]["charges"].tobytes()
+
+
+def test_the_preconditioner_changes_the_iterations_not_the_run(tmp_path):
+    """The same run (CG to tol 1e-9, ASPC, membership every 5 steps) with the
+    reference preconditioner (auto) and with the long-range one: positions
+    after 16 steps agree to 1e-6 Å and the electrode charges of every step to
+    1e-6 e, in fewer CG iterations; only the reference run's checkpoint
+    carries a geometry of the preconditioner, the one of a recent step."""
+    from constpot.io import read_structure
+    from constpot.md import read_thermo
+
+    settings = _settings(
+        n_steps=16,
+        checkpoint_every=8,
+        electrodes="metallic",
+        electrode_every=5,
+        charge_predictor={"method": "aspc", "order": 2},
+    )
+    out = {}
+    for kind in ("auto", "longrange"):
+        calc = HybridCalculator(
+            short_range(stateless=True),
+            method="cg",
+            tol=1e-9,
+            slab=True,
+            solver_options={"preconditioner": kind},
+        )
+        run(make_cell(), calc, settings, tmp_path / kind, **QUIET)
+        out[kind] = (
+            read_thermo(tmp_path / kind / "thermo.csv"),
+            read_structure(tmp_path / kind / "traj.extxyz"),
+            read_checkpoint(tmp_path / kind / "checkpoint.npz"),
+        )
+    (t_ref, last_ref, ck_ref), (t_lr, last_lr, ck_lr) = out["auto"], out["longrange"]
+    assert np.abs(last_ref.positions - last_lr.positions).max() < 1e-6
+    for key in ("anode_charge_e", "counter_charge_e"):
+        np.testing.assert_allclose(t_ref[key], t_lr[key], rtol=0, atol=1e-6)
+    assert t_ref["cg_iterations"][1:].mean() < t_lr["cg_iterations"][1:].mean()
+    assert ck_lr.qeq_reference is None
+    moved = np.linalg.norm(ck_ref.qeq_reference - ck_ref.positions, axis=1)
+    assert ck_ref.qeq_reference.shape == ck_ref.positions.shape
+    assert moved.max() <= 0.5
 
 
 _CHILD = """
