@@ -68,7 +68,8 @@ def plot_li_clusters(
             colour = style.PHASE_COLOURS.get(phase, "k")
             ls = ["-", "--", ":", "-."][k % 4]
             mean = sub.groupby("time_ps")[column].mean()
-            label = f"{system} ({phase} SEI)" + (
+            sei = "no SEI" if phase == "none" else f"{phase} SEI"
+            label = f"{system} ({sei})" + (
                 f", ψ = {psi:+.1f} V" if psi is not None else ""
             )
             ax_t.plot(
@@ -119,6 +120,7 @@ def plot_li_clusters(
                 ha="center",
             )
         style.integer_ticks(ax_s.xaxis)
-        style.figure_legend(fig, [ax_t])
+        # Below the panels: a legend on the right would run into the title.
+        style.figure_legend(fig, [ax_t], below=True)
         fig.suptitle(title)
         return style.save_figure(fig, out)

@@ -97,12 +97,20 @@ def plot_li_msd(msd, diffusion, out: str | Path) -> Path:
                         lw=0.8,
                         label="slope 1 (diffusive)",
                     )
-            ax.set_title(f"Li in {group}", fontsize=9)
+            ax.set_title(f"Li in {_group_label(group)}", fontsize=9)
             ax.set_xlabel("lag time Δt (ps)")
             ax.set_ylabel("in-plane MSD (Å²)")
             # per panel (D differs by group), below the axes, not over data
-            ax.legend(
-                loc="upper left", bbox_to_anchor=(0.0, -0.22), fontsize=6, ncols=1
-            )
+            ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.3), fontsize=6, ncols=1)
         fig.suptitle(title)
         return style.save_figure(fig, out)
+
+
+def _group_label(group: str) -> str:
+    """``sei`` → "the SEI", ``sei:LiF`` → "SEI LiF", ``electrolyte`` → "the
+    electrolyte"."""
+    if group == "sei":
+        return "the SEI"
+    if group.startswith("sei:"):
+        return f"SEI {group[4:]}"
+    return f"the {group}"
