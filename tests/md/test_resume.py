@@ -355,18 +355,23 @@ def test_segments_equal_a_straight_run(tmp_path, sessions, expected):
 
 
 # ------------------------------------------------------- kill and resume
+def _aspc_settings(**overrides) -> MDSettings:
+    """16 steps, membership every 5, CG started from the ASPC prediction."""
+    return _settings(
+        n_steps=16,
+        electrodes="metallic",
+        electrode_every=5,
+        charge_predictor={"method": "aspc", "order": 2},
+        **overrides,
+    )
+
+
 def test_resume_with_the_charge_predictor_is_bit_identical(tmp_path):
     """CG (tol 1e-6: a few iterations, so the start shows in every bit) from
     the ASPC prediction, membership every 5 steps: a session stopped at step
     12 after its checkpoint at 9 resumes with the checkpoint's history of
     solves and writes the files of a straight run byte for byte."""
-    settings = _settings(
-        n_steps=16,
-        checkpoint_every=9,
-        electrodes="metallic",
-        electrode_every=5,
-        charge_predictor={"method": "aspc", "order": 2},
-    )
+    settings = _aspc_settings(checkpoint_every=9)
 
     def cg() -> HybridCalculator:
         short = short_range(stateless=True)
@@ -402,13 +407,7 @@ def test_the_preconditioner_changes_the_iterations_not_the_run(tmp_path):
     from constpot.io import read_structure
     from constpot.md import read_thermo
 
-    settings = _settings(
-        n_steps=16,
-        checkpoint_every=8,
-        electrodes="metallic",
-        electrode_every=5,
-        charge_predictor={"method": "aspc", "order": 2},
-    )
+    settings = _aspc_settings(checkpoint_every=8)
     out = {}
     for kind in ("auto", "longrange"):
         calc = HybridCalculator(
