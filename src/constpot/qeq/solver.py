@@ -48,12 +48,12 @@ must be at least 100 ε (2.2e-14 in float64, 1.2e-5 in float32).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from ase import Atoms
 
+from .cg import ProjectedCG, advance
 from .constraints import ChargeConstraints, kkt_solve
 from .errors import ConvergenceError, QEqSetupError
 from .ewald import EwaldWorkspace, GaussianEwald
@@ -71,6 +71,7 @@ from .precondition import (
     LongRangePreconditioner,
     ReferenceKeeper,
 )
+from .problem import ChargeResult, PreparedSolve
 
 __all__ = ["PRECONDITIONERS", "ChargeResult", "ChargeSolver"]
 
@@ -87,49 +88,6 @@ _RESTARTS = 3
 #: device: a refresh (N² n_k + N³/3) takes ~12 ms on a CPU core at 471 atoms,
 #: ~10 s at 3070 (n_k 2439); a GPU does that in milliseconds.
 _AUTO_REFERENCE_MAX_FREE = {"cpu": 2048, "cuda": 8192}
-
-
-@dataclass
-class ChargeResult:
-    """Outcome of one charge solve.
-
-    Attributes
-    ----------
-    charges : (n_atoms,) ndarray, e
-    energy : float, eV
-        E_QEq at the solved charges (without the −Σψq term).
-    grand_energy : float, eV
-        Ω = E_QEq − Σ ψ_i q_i.
-    forces : (n_atoms, 3) ndarray or None, eV/Å
-        −∂E_QEq/∂R at fixed charges (Hellmann–Feynman); equals the total
-        derivative of Ω(q*(R), R).
-    iterations : int
-        CG iterations (0 for the dense solver).
-    residual : float
-        Relative KKT residual at the solution (see module docstring).
-    electrostatic_potential : (n_atoms,) ndarray, V
-        φ_i = Σ_j kG_ij q_j.
-    multipliers : (n_constraints,) ndarray, V
-        Lagrange multipliers λ (the total-charge one is minus the chemical
-        potential of the electrons, up to sign conventions).
-    settings : dict
-        The Ewald splitting used (cutoff, smearing, k-space method).
-    seconds : dict
-        Wall time of the phases, s: ``setup`` (operator, preconditioner,
-        reference norm), ``solve`` (CG or the dense solve, and the true
-        residual of the result), ``forces``.
-    """
-
-    charges: np.ndarray
-    energy: float
-    grand_energy: float
-    forces: np.ndarray | None
-    iterations: int
-    residual: float
-    electrostatic_potential: np.ndarray
-    multipliers: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    settings: dict = field(default_factory=dict)
-    seconds: dict = field(default_factory=dict)
 
 
 class ChargeSolver:
@@ -172,6 +130,10 @@ class ChargeSolver:
         diagonal alone. ``"auto"``: ``"reference"`` for CG with the explicit
         Ewald sum and up to 2048 free atoms (8192 on a GPU), else
         ``"longrange"``. It changes the iterations, not their limit.
+    check_every : int
+        CG reads its residual back (a host sync on a GPU) every this many
+        iterations: it may then run up to ``check_every`` − 1 iterations past
+        ``tol`` (:mod:`constpot.qeq.cg`). 1 stops at the first converged one.
     compute_forces : bool
         Whether :meth:`solve` returns forces.
     dtype : torch.dtype
@@ -210,6 +172,7 @@ class ChargeSolver:
         kspace: str = "auto",
         max_iter: int = 2000,
         preconditioner: str = "auto",
+        check_every: int = 1,
         compute_forces: bool = True,
         dtype: torch.dtype = torch.float64,
     ):
@@ -228,8 +191,10 @@ class ChargeSolver:
                 f"preconditioner must be one of {', '.join(PRECONDITIONERS)}, "
                 f"got {preconditioner!r}"
             )
-        if max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        if max_iter < 1 or check_every < 1:
+            raise ValueError(
+                f"max_iter, check_every must be >= 1: {max_iter}, {check_every}"
+            )
         if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be a torch floating dtype, got {dtype!r}")
         min_tol = _ROUNDING_EPS * torch.finfo(dtype).eps
@@ -249,6 +214,7 @@ class ChargeSolver:
         self.kspace = "ewald" if method == "dense" else kspace
         self.max_iter = int(max_iter)
         self.preconditioner = preconditioner
+        self.check_every = int(check_every)
         self.compute_forces = compute_forces
         self.dtype = dtype
         # Cell tables and the skin neighbour list, kept from one solve to the
@@ -271,6 +237,7 @@ class ChargeSolver:
             "kspace": self.kspace,
             "max_iter": self.max_iter,
             "preconditioner": self.preconditioner,
+            "check_every": self.check_every,
         }
 
     # ----------------------------------------------------------------- public
@@ -334,6 +301,32 @@ class ChargeSolver:
             element of the table, typical of applied potentials of tens of
             volts.
         """
+        problem = self.prepare(
+            atoms, potential, fixed, total_charge, groups, chi, hardness, sigma, guess
+        )
+        if problem.cg is not None:
+            advance(problem.cg, self.check_every)
+        return self.finish(problem)
+
+    def prepare(
+        self,
+        atoms: Atoms,
+        potential=None,
+        fixed=None,
+        total_charge: float | None = 0.0,
+        groups=None,
+        chi=None,
+        hardness=None,
+        sigma=None,
+        guess=None,
+    ) -> PreparedSolve:
+        """Validate and set up a solve (arguments of :meth:`solve`).
+
+        Returns the set-up problem, whose ``cg`` (None for the dense method
+        or when no atom is free) a caller advances to convergence, as
+        :func:`constpot.qeq.batch.solve_batch` does for several problems at
+        once, before :meth:`finish`. :meth:`solve` is these three steps.
+        """
         start = time.perf_counter()
         n = len(atoms)
         if n == 0:
@@ -388,25 +381,43 @@ class ChargeSolver:
         c0 = t(chi_a - psi)[free_t]
         b = c0 + phi_fix[free_t]
         j_free = t(j_a)[free_t]
-
-        iterations, lam = 0, torch.zeros(cons.m, dtype=dt, device=dev)
-        resid = 0.0
-        q = q_fix.clone()
-        phi = None
+        p = PreparedSolve(
+            atoms, op, cons, free_t, j_free, b, c0, d, q_fix, chi_a, j_a, psi
+        )
         if len(free):
             minv = self._preconditioner(atoms, op, sig_a, free_t, j_free, cons)
-            proj = cons.projector(minv, b)
-            ref, cold = self._reference_norm(op, free_t, j_free, b, d, proj)
-            setup_end = time.perf_counter()
-            if self.method == "dense":
-                q_free, lam = self._dense(op, free_t, j_free, b, cons)
-            else:
+            p.proj = cons.projector(minv, b)
+            p.ref, p.cold = self._reference_norm(op, free_t, j_free, b, d, p.proj)
+            if self.method == "cg":
                 g = None
                 if guess is not None:
                     g = t(per_atom_values(guess, "guess", n))[free_t]
-                q_free, lam, iterations = self._cg(
-                    op, free_t, j_free, b, cons, d, g, proj, ref, cold
-                )
+                p.cg = self._cg(p, g)
+        p.seconds = {"start": start, "setup": time.perf_counter()}
+        return p
+
+    def finish(self, p: PreparedSolve) -> ChargeResult:
+        """The result of a prepared problem whose ``cg`` has converged.
+
+        Checks the true residual (CG restarts from it when its recursive
+        residual drifted) and computes energies and forces.
+
+        Raises
+        ------
+        ConvergenceError
+            As :meth:`solve`.
+        """
+        setup_end = p.seconds.get("solve_start", p.seconds["setup"])
+        op, free_t, j_free, dt = p.op, p.free_t, p.j_free, self.dtype
+        iterations, lam = 0, torch.zeros(p.cons.m, dtype=dt, device=self.device)
+        resid = 0.0
+        q = p.q_fix.clone()
+        phi = None
+        if len(free_t):
+            if self.method == "dense":
+                q_free, lam = self._dense(op, free_t, j_free, p.b, p.cons)
+            else:
+                q_free, lam, iterations = p.cg.result()
             # Accuracy is that of the true KKT residual of the final charges
             # (relative to the cold start); CG restarts from it when its
             # recursively updated residual drifted (rounding, float32).
@@ -414,30 +425,27 @@ class ChargeSolver:
                 q[free_t] = q_free
                 phi = op.potential(q)
                 resid = self._relative_residual(
-                    free_t, j_free, c0, q_free, phi, proj, ref
+                    free_t, j_free, p.c0, q_free, phi, p.proj, p.ref
                 )
                 if resid <= self.tol or self.method == "dense" or restart == _RESTARTS:
                     break
-                q_free, lam, iterations = self._cg(
-                    op, free_t, j_free, b, cons, d, q_free, proj, ref, cold, iterations
-                )
+                cg = advance(self._cg(p, q_free, iterations), self.check_every)
+                q_free, lam, iterations = cg.result()
             if not resid <= self.tol:
                 raise ConvergenceError(
                     f"{self.method} charge solve reached a true relative residual "
                     f"{resid:.3e} > tol {self.tol:g} ({iterations} iterations, "
-                    f"{len(free)} free atoms, {dt}): rounding limits the accuracy; "
+                    f"{len(free_t)} free atoms, {dt}): rounding limits the accuracy; "
                     "use dtype=torch.float64 or a larger tol",
                     iterations=iterations,
                     residual=resid,
                 )
-        else:
-            setup_end = time.perf_counter()
         if phi is None:
             phi = op.potential(q)
 
         qn = q.cpu().numpy()
-        warn_implausible(qn, free, atoms)
-        e_site = float(np.sum(chi_a * qn + 0.5 * j_a * qn**2))
+        warn_implausible(qn, p.cons.free, p.atoms)
+        e_site = float(np.sum(p.chi * qn + 0.5 * p.hardness * qn**2))
         energy = e_site + 0.5 * float(torch.dot(q, phi))
         solve_end = time.perf_counter()
         forces = op.forces(q).cpu().numpy() if self.compute_forces else None
@@ -445,7 +453,7 @@ class ChargeSolver:
         return ChargeResult(
             charges=qn,
             energy=energy,
-            grand_energy=energy - float(np.dot(psi, qn)),
+            grand_energy=energy - float(np.dot(p.psi, qn)),
             forces=forces,
             iterations=iterations,
             residual=resid,
@@ -453,7 +461,7 @@ class ChargeSolver:
             multipliers=lam.cpu().numpy(),
             settings=op.settings.todict(),
             seconds={
-                "setup": setup_end - start,
+                "setup": p.seconds["setup"] - p.seconds["start"],
                 "solve": solve_end - setup_end,
                 "forces": end - solve_end,
             },
@@ -522,60 +530,20 @@ class ChargeSolver:
 
         return self.reference.get(op, key, free_t, j_free, c_rows, operator_at)
 
-    def _cg(self, op, free_t, j_free, b, cons, d, guess, proj, ref, cold, it=0):
-        """Projected preconditioned CG from ``guess`` (or the cold start).
-
-        ``it`` counts iterations already spent (restarts); ``max_iter`` bounds
-        the total. Returns the free charges, the multipliers λ and the total.
-        """
-        nf = len(free_t)
+    def _cg(self, p: PreparedSolve, guess, it: int = 0) -> ProjectedCG:
+        """CG from ``guess`` (or the cold start); ``it`` iterations spent."""
         if guess is None:
-            x, r = cold  # the reference point is the cold start
+            start = p.cold  # the reference point is the cold start
         else:
-            x = proj.feasible(guess, d)
-            r = self._matvec(op, free_t, j_free, x) + b
-        z, g, y = proj.project(r)
-        # Residual update (Gould, Hribar & Nocedal 2001): drop the range(Cᵀ)
-        # part of r after each projection. Without it rᵀz is the difference of
-        # large numbers (r → Cᵀy at convergence) and CG stagnates or diverges
-        # once the projected residual is ~1e-7 of the multipliers.
-        r = r - cons.apply_t(y)
-        lam = y
-        res = float(torch.linalg.norm(g)) / ref
-        p = -z
-        rz = torch.dot(r, z)
-        while res > self.tol:
-            if it >= self.max_iter:
-                raise ConvergenceError(
-                    f"CG charge solve did not converge: relative residual {res:.3e} "
-                    f"> tol {self.tol:g} after {it} iterations ({nf} free atoms)",
-                    iterations=it,
-                    residual=res,
-                )
-            ap = self._matvec(op, free_t, j_free, p)
-            pap = torch.dot(p, ap)
-            if not (pap > 0):
-                raise ConvergenceError(
-                    "charge Hessian is not positive definite on the constraint "
-                    f"space (pᵀAp = {float(pap):.3e} at iteration {it}): atoms too "
-                    "close for their Gaussian widths, or zero hardness with point "
-                    "charges",
-                    iterations=it,
-                    residual=res,
-                )
-            alpha = rz / pap
-            x = x + alpha * p
-            r = r + alpha * ap
-            z, g, y = proj.project(r)
-            r = r - cons.apply_t(y)
-            lam = lam + y
-            rz_new = torch.dot(r, z)
-            p = -z + (rz_new / rz) * p
-            rz = rz_new
-            res = float(torch.linalg.norm(g)) / ref
-            it += 1
-        # A x + b = Cᵀ lam here; the bordered system's λ (as in _dense) is −lam.
-        return x, -lam, it
+            x = p.proj.feasible(guess, p.d)
+            start = (x, self._matvec(p.op, p.free_t, p.j_free, x) + p.b)
+
+        def matvec(v):
+            return self._matvec(p.op, p.free_t, p.j_free, v)
+
+        return ProjectedCG(
+            matvec, p.b, p.cons, p.proj, start, p.ref, self.tol, self.max_iter, it
+        )
 
     def _reference_norm(self, op, free_t, j_free, b, d, proj):
         """Norm of the projected gradient at the cold start, and that start.
