@@ -119,3 +119,26 @@ def test_forces_are_minus_gradient(model, anode_V, key):
                 values.append(probe.calc.results[key])
             fd = -(values[0] - values[1]) / (2 * h)
             assert forces[index, axis] == pytest.approx(fd, abs=1e-5), (index, axis)
+
+
+def test_one_batched_model_call_gives_each_frames_energy_and_forces(model):
+    """Three frames of two sizes in one NequIP call (batched sweeps): each
+    frame's energy and forces are those of its own call to 1e-10 (eV, eV/Å),
+    and two members give the ensemble mean and deviation of single calls."""
+    from constpot.potential.batch import short_range_batch
+    from constpot.potential.nequip_io import load_calculator
+
+    member = load_calculator(model)
+    small = _cell()[:-4]
+    frames = [_cell(), small, _cell()]
+    frames[2].rattle(0.05, seed=7)
+    batched = short_range_batch([member], frames, one_call=True)
+    for frame, (energy, forces, deviation) in zip(frames, batched, strict=True):
+        assert energy == pytest.approx(member.get_potential_energy(frame), abs=1e-10)
+        np.testing.assert_allclose(forces, member.get_forces(frame), rtol=0, atol=1e-10)
+        assert deviation is None
+    pair = short_range_batch([member, load_calculator(model)], frames, one_call=True)
+    for (energy, forces, deviation), one in zip(pair, batched, strict=True):
+        assert energy == pytest.approx(one[0], abs=1e-10)
+        np.testing.assert_allclose(forces, one[1], rtol=0, atol=1e-10)
+        assert deviation == pytest.approx(0.0, abs=1e-10)

@@ -232,6 +232,9 @@ class HybridCalculator(Calculator):
         self.predictor = ChargePredictor()
         self._solver: ChargeSolver | None = None
         self._rule_labels: np.ndarray | None = None  # static mode, rule applied once
+        #: The :class:`~constpot.potential.batch.BatchGroup` this calculator
+        #: evaluates with (batched sweeps), or None: alone.
+        self.batch = None
         super().__init__(**kwargs)
         self.set(
             qeq=qeq,
@@ -478,13 +481,21 @@ class HybridCalculator(Calculator):
         t_electrode = time.perf_counter() - start
 
         start = time.perf_counter()
-        res, solved = self._charges(atoms, labels)
-        t_qeq = time.perf_counter() - start
-
-        start = time.perf_counter()
-        e_short, f_short, f_dev = self._short_range(atoms)
-        t_short = time.perf_counter() - start
-
+        (solver, job), key = self._charge_job(atoms, labels)
+        if self.batch is None:
+            res = solver.solve(**job)
+            t_qeq = time.perf_counter() - start
+            start = time.perf_counter()
+            e_short, f_short, f_dev = self._short_range(atoms)
+            t_short = time.perf_counter() - start
+        else:  # one round of the batch group: its time split by the solve's
+            short, res = self.batch.evaluate(atoms, (solver, job))
+            e_short, f_short, f_dev = short or (0.0, np.zeros((len(atoms), 3)), None)
+            t_qeq = sum(res.seconds.values())
+            t_short = max(time.perf_counter() - start - t_qeq, 0.0)
+        solved = key is not None
+        if solved:
+            self.predictor.push(res.charges, key)
         anode_q = float(res.charges[labels == ANODE].sum())
         counter_q = float(res.charges[labels == COUNTER].sum())
         self.results.update(
@@ -511,8 +522,10 @@ class HybridCalculator(Calculator):
         if f_dev is not None:
             self.results["force_deviation"] = f_dev
 
-    def _charges(self, atoms: Atoms, labels: np.ndarray):
-        """Charge result (solved, or at ``fixed_charges``) and whether it solved."""
+    def _charge_job(self, atoms: Atoms, labels: np.ndarray):
+        """The charge solve of a calculation: ``(solver, solve keywords)``
+        and the predictor's constraint key (None: evaluated at
+        ``fixed_charges``, no solve to remember)."""
         p = self.parameters
         n = len(atoms)
         psi = None
@@ -538,22 +551,13 @@ class HybridCalculator(Calculator):
             )
             if fixed.all():
                 # Charges as given: their sum is the total, no group constraint.
-                res = self.solver.solve(
-                    atoms, potential=psi, fixed=fixed, total_charge=float(given.sum())
-                )
-                return res, False
+                job = dict(atoms=atoms, potential=psi, fixed=fixed)
+                return (self.solver, {**job, "total_charge": float(given.sum())}), None
         groups = p["qeq"].groups(self.atoms)
         key = constraint_key(n, psi, given, p["total_charge"], groups)
-        res = self.solver.solve(
-            atoms,
-            potential=psi,
-            fixed=fixed,
-            total_charge=p["total_charge"],
-            groups=groups,
-            guess=self.predictor.predict(n),
-        )
-        self.predictor.push(res.charges, key)
-        return res, True
+        job = dict(atoms=atoms, potential=psi, fixed=fixed, groups=groups)
+        job.update(total_charge=p["total_charge"], guess=self.predictor.predict(n))
+        return (self.solver, job), key
 
     def _short_range(self, atoms: Atoms):
         """Mean short-range energy (eV), forces (eV/Å) and force deviation."""
