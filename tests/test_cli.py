@@ -214,7 +214,7 @@ def test_every_stage_registers_its_subcommands_in_pipeline_order():
         "qeq", "plot-qeq",  # cli/qeq.py
         "split", "qeq-table", "fit-qeq", "targets", "train", "package",
         "compile-model", "evaluate", "plot-train",  # cli/potential.py
-        "md",  # cli/md.py
+        "md", "md-batch",  # cli/md.py
         "select-candidates", "active-report",  # cli/active.py
         "analyse-run", "figures", "summarise", "compare-variants",
         "miniature-report",  # cli/analysis.py

@@ -36,6 +36,7 @@ __all__ = [
     "LABEL_COLUMNS",
     "MODES",
     "RunLabels",
+    "md_batches",
     "md_sweep",
     "parse_potential",
     "potential_label",
@@ -141,16 +142,30 @@ class RunLabels:
             When the folder name does not follow the pattern.
         """
         path = Path(run_dir)
-        if path.suffix:  # a file inside the run folder
+        if path.suffix and not _RUN_NAME.match(path.name):  # a file in the run folder
             path = path.parent
-        match = _RUN_NAME.match(path.name)
+        try:
+            return cls.from_name(path.name, path.parent.name)
+        except ValueError as err:
+            raise ValueError(f"{run_dir}: {err}") from None
+
+    @classmethod
+    def from_name(cls, name: str, system: str = "") -> RunLabels:
+        """Parse a run folder's name ``{mode}_{potential}_r{replica}``.
+
+        Raises
+        ------
+        ValueError
+            When the name does not follow the pattern.
+        """
+        match = _RUN_NAME.match(name)
         if match is None:
             raise ValueError(
-                f"{run_dir}: run folder name {path.name!r} is not "
+                f"run folder name {name!r} is not "
                 "{mode}_{potential}_r{replica} (mode constp or constq)"
             )
         return cls(
-            system=path.parent.name,
+            system=system,
             mode=match["mode"],
             potential=match["potential"],
             replica=int(match["replica"]),
@@ -188,3 +203,23 @@ def md_sweep(md: Mapping, systems: Iterable[str]) -> list[RunLabels]:
             if md.get("constq", True):
                 runs.append(RunLabels(system, CONSTQ, "none", replica))
     return runs
+
+
+def md_batches(md: Mapping, systems: Iterable[str]) -> list[list[RunLabels]]:
+    """The runs of :func:`md_sweep` in batches of ``md.batch`` runs of one system.
+
+    Each system's runs, in the sweep's order, cut into consecutive groups of
+    ``md.batch`` (default 1: every run alone; the last group may be smaller).
+    A batch is one ``constpot md-batch`` job (:mod:`constpot.md.batch`).
+    """
+    size = int(md.get("batch", 1))
+    if size < 1:
+        raise ValueError(f"md.batch must be >= 1, got {size}")
+    by_system: dict[str, list[RunLabels]] = {}
+    for run in md_sweep(md, systems):
+        by_system.setdefault(run.system, []).append(run)
+    return [
+        runs[k : k + size]
+        for runs in by_system.values()
+        for k in range(0, len(runs), size)
+    ]

@@ -33,9 +33,10 @@ INTERRUPT_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class StopOnSignal:
     """Context manager recording the first SIGTERM/SIGINT instead of dying.
 
-    Only the main thread can install handlers; elsewhere (a run inside a
-    thread) signals act as before and :attr:`signum` stays None. The previous
-    handlers are put back on exit.
+    Only the main thread can install handlers. Elsewhere (a run inside a
+    thread) :attr:`signum` is that of the main thread's handler while one is
+    active (a batch of runs, :mod:`constpot.md.batch`: every run stops), and
+    None when none is. The previous handlers are put back on exit.
 
     Attributes
     ----------
@@ -43,10 +44,21 @@ class StopOnSignal:
         The signal received, None while none has been.
     """
 
+    #: The handler the main thread holds, read by the other threads' instances.
+    _main: StopOnSignal | None = None
+
     def __init__(self, signals=INTERRUPT_SIGNALS):
         self.signals = tuple(signals)
-        self.signum: int | None = None
+        self._signum: int | None = None
         self._previous: dict = {}
+        self._parent: StopOnSignal | None = None
+
+    @property
+    def signum(self) -> int | None:
+        """The signal received (here, or by the main thread's handler)."""
+        if self._signum is None and self._parent is not None:
+            return self._parent.signum
+        return self._signum
 
     @property
     def name(self) -> str | None:
@@ -54,18 +66,24 @@ class StopOnSignal:
         return None if self.signum is None else signal.Signals(self.signum).name
 
     def _handle(self, signum, frame):
-        if self.signum == signum:  # asked twice: stop now
+        if self._signum == signum:  # asked twice: stop now
             signal.signal(signum, self._previous[signum])
             raise KeyboardInterrupt
-        self.signum = signum
+        self._signum = signum
 
     def __enter__(self) -> StopOnSignal:
         if threading.current_thread() is threading.main_thread():
             for sig in self.signals:
                 self._previous[sig] = signal.signal(sig, self._handle)
+            self._parent, StopOnSignal._main = StopOnSignal._main, self
+        else:
+            self._parent = StopOnSignal._main
         return self
 
     def __exit__(self, *exc) -> None:
         for sig, old in self._previous.items():
             signal.signal(sig, old)
         self._previous = {}
+        if StopOnSignal._main is self:
+            StopOnSignal._main = self._parent
+        self._parent = None
