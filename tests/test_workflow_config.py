@@ -138,6 +138,38 @@ def test_config_override_reaches_the_job(tmp_path):
         assert config["md"]["timestep_fs"] == 1.0
 
 
+def test_batched_sweep_groups_each_systems_runs_into_md_batch_jobs(tmp_path):
+    """md.batch: 3 puts the demo's 6 paper runs of each system into two
+    `constpot md-batch` jobs of 3 (the sweep's order), with the job config of
+    a single run; the variants' runs stay single `constpot md` jobs."""
+    import shlex
+
+    copy_workflow(tmp_path)
+    proc = snakemake(tmp_path, "-n", "-p", "--config", "md={batch: 3}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    batches = {}
+    for line in out.splitlines():
+        if " constpot md-batch " in f" {line.strip()} ":
+            words = shlex.split(line.strip())
+            runs = words[words.index("--runs") + 1 : words.index("--threads")]
+            outroot = words[words.index("--outroot") + 1]
+            batches.setdefault(outroot, []).append(runs)
+    assert sorted(batches) == [
+        f"results/md/{s}" for s in ("crystalline", "mosaic_amorphous", "no_sei")
+    ]
+    for groups in batches.values():
+        assert sorted(groups) == [
+            ["constp_0.0V_r0", "constp_-6.0V_r0", "constq_none_r0"],
+            ["constp_0.0V_r1", "constp_-6.0V_r1", "constq_none_r1"],
+        ]
+    single = _job_configs(out, "md")
+    assert len(single) == 2 + 2  # the two variants' runs
+    batched = _job_configs(out, "md-batch")
+    assert len(batched) == 6
+    assert all("batch" not in c["md"] for c in single + batched)
+
+
 def test_every_run_of_a_system_starts_from_one_equilibration(tmp_path):
     """md.equilibrate_ps > 0: one constq equilibration per system (and model set),
     relaxed there; every potential and replica starts from its last frame."""

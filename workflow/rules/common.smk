@@ -4,7 +4,7 @@
 import json
 
 from constpot.config import labels_have_charges
-from constpot.runs import md_sweep
+from constpot.runs import md_batches, md_sweep
 
 QEQ_MODES = ("constq", "constp")
 

@@ -104,6 +104,48 @@ rule md:
         " --threads {threads} --resume auto --progress lines > {log} 2>&1"
 
 
+# Batched sweeps (md.batch > 1): the runs of each system in jobs of md.batch
+# runs, one `constpot md-batch` process each, which advances them together
+# (one model call and one charge solve per step for all). Same run folders as
+# rule md, which they take precedence over; the paper's model only.
+for k, names in enumerate(md_batch_names()):
+
+    rule:
+        name:
+            f"md_batch_{k}"
+        input:
+            structure=md_structure,
+            models=md_model_files(),
+        output:
+            traj=[f"results/md/{{system}}/{n}/traj.extxyz" for n in names],
+            thermo=[f"results/md/{{system}}/{n}/thermo.csv" for n in names],
+            summary=[f"results/md/{{system}}/{n}/summary.json" for n in names],
+        log:
+            f"results/md/{{system}}/batch_logs/md_batch_{k}.log",
+        benchmark:
+            f"results/md/{{system}}/batch_logs/md_batch_{k}.tsv"
+        wildcard_constraints:
+            system=system_regex(),
+        conda:
+            "../../envs/constpot.yaml"
+        threads: md_config().get("threads", 1)
+        resources:
+            gpu=job_gpus("md"),
+            mem_mb=md_batch_mem_mb(len(names)),
+            runtime=md_batch_runtime(len(names)),
+        params:
+            config=job_config(seed=config["seed"], md=md_settings()),
+            outroot=lambda wildcards: f"results/md/{wildcards.system}",
+            runs=" ".join(names),
+        shell:
+            "OMP_NUM_THREADS={threads} constpot md-batch --config-json {params.config:q}"
+            " --structure {input.structure} --models {input.models}"
+            " --outroot {params.outroot} --runs {params.runs}"
+            " --threads {threads} --resume auto > {log} 2>&1"
+
+    workflow.ruleorder(f"md_batch_{k}", "md")
+
+
 use rule md as md_variant with:
     input:
         structure=md_structure,

@@ -38,13 +38,29 @@ def md_settings(variant=PAPER):
     start from its last frame, already relaxed: no FIRE steps of their own.
     """
     skip = ("systems", "anode_potentials_V", "constq", "replicas", "threads", "gpus")
-    skip += ("compile_models",)  # which model files: the inputs say
+    skip += ("compile_models", "batch")  # model files: the inputs; batch: the jobs
     cfg = variant_md(variant)
     settings = {k: v for k, v in cfg.items() if k not in skip}
     settings["seed"] = cfg.get("seed", config["seed"])
     if equilibrates():
         settings["relax_steps"] = 0
     return settings
+
+
+def md_batch_names():
+    """Run names of each batched MD job (md.batch > 1), or [] (one job per run).
+
+    The runs of a system, in the sweep's order, in groups of md.batch
+    (constpot.runs.md_batches); every system has the same sweep, so the
+    groups' names are those of the first system. The paper's model only: a
+    variant's runs are single jobs.
+    """
+    md = md_config()
+    if int(md.get("batch", 1)) <= 1:
+        return []
+    batches = md_batches(md, systems())
+    first = batches[0][0].system
+    return [[r.name for r in b] for b in batches if b[0].system == first]
 
 
 def equilibrates():

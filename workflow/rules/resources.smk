@@ -232,6 +232,28 @@ def md_mem_mb(wildcards, input, attempt):
     return _scaled(host_mb("md", 2000 + 1.0 * n_atoms, wildcards), attempt)
 
 
+def md_batch_runtime(n_runs):
+    """Wall time of a batched MD job of n_runs runs: n_runs times one run's
+    (the bound on CPU cores, where the runs share the threads; a GPU does
+    better)."""
+
+    def runtime(wildcards, input, attempt):
+        one = md_runtime(wildcards, input, attempt)
+        return one + (n_runs - 1) * (one - _scaled(10, attempt))
+
+    return runtime
+
+
+def md_batch_mem_mb(n_runs):
+    """Host memory of a batched MD job: one process, the model shared."""
+
+    def mem_mb(wildcards, input, attempt):
+        n_atoms = system_atoms(wildcards.system, input.structure)
+        return _scaled(host_mb("md", 2000 + 1.0 * n_runs * n_atoms, wildcards), attempt)
+
+    return mem_mb
+
+
 def traj_mb(wildcards, input):
     """Size of an MD trajectory, MB: the file, else ~150 bytes per atom and frame."""
     if os.path.exists(input.traj):
