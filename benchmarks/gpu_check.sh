@@ -3,7 +3,8 @@
 # loan of one GPU: the CUDA tests, then MD throughput of the demo interface
 # and of the paper's 3070-atom example cell with each CG preconditioner
 # (the per-geometry long-range one and auto, the reference Hessian kept
-# along the trajectory), then the charge-solve scaling. Every table goes to
+# along the trajectory), batched sweeps (1 and 4 runs together), then the
+# charge-solve scaling. Every table goes to
 # $OUT (default /tmp/gpu_check) and to stdout.
 #
 # Run from the repository root, with a Python that has constpot's
@@ -49,6 +50,18 @@ for pc in longrange auto; do
         --cells "${cells[@]}" --demo "$DEMO" "${models[@]}" \
         --predictors aspc:2 --preconditioner "$pc" 2>&1 |
         tee "$OUT/md_throughput_$pc.txt"
+done
+
+step "MD throughput, example cell, auto, CG residual read every 4 iterations"
+"$PY" benchmarks/md_throughput.py --device "$DEVICE" --steps "$STEPS" \
+    --cells example "${models[@]}" --predictors aspc:2 --check-every 4 2>&1 |
+    tee "$OUT/md_throughput_check4.txt"
+
+for cell in "${cells[@]}"; do
+    step "batched sweep, $cell: 1 and 4 runs together"
+    "$PY" benchmarks/md_batch.py --device "$DEVICE" --cell "$cell" \
+        --demo "$DEMO" --sizes 1 4 --steps "$STEPS" "${models[@]}" 2>&1 |
+        tee "$OUT/md_batch_$cell.txt"
 done
 
 step "charge-solve scaling"

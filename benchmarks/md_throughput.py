@@ -65,6 +65,7 @@ Run:  python benchmarks/md_throughput.py [--model PATH.nequip.zip]
       [--device cuda] [--steps 50] [--cells demo example]
       [--predictors previous aspc:2] [--drift-steps 500]
       [--preconditioner auto|reference|longrange|jacobi] [--qeq-dtype float32]
+      [--check-every 4]
 Without a model (none at the default path) the short range is a Lennard-Jones
 stand-in and the ``nequip`` column is labelled ``LJ``.
 """
@@ -124,7 +125,12 @@ def _timed_calculator_class():
 
 
 def make_calc(
-    model, device: str, tol: float, preconditioner: str = "auto", qeq_dtype="float64"
+    model,
+    device: str,
+    tol: float,
+    preconditioner: str = "auto",
+    qeq_dtype="float64",
+    check_every: int = 1,
 ):
     from ase.calculators.lj import LennardJones
 
@@ -136,6 +142,7 @@ def make_calc(
         "solver_options": {
             "preconditioner": preconditioner,
             "dtype": getattr(torch, qeq_dtype),
+            "check_every": check_every,
         },
     }
     if model is not None:
@@ -251,6 +258,12 @@ def main(argv=None) -> int:
         default=1.0,
         help="time step of the timing runs (ns/day always quoted at 1 fs)",
     )
+    p.add_argument(
+        "--check-every",
+        type=int,
+        default=1,
+        help="CG residual read back every k iterations (md.cg_check_every)",
+    )
     p.add_argument("--demo", default=str(DEMO), help="demo interface extxyz")
     p.add_argument(
         "--cells", nargs="+", default=["demo", "example"], choices=("demo", "example")
@@ -271,7 +284,12 @@ def main(argv=None) -> int:
     predictors = [parse_predictor(text) for text in args.predictors]
     model = args.model or (str(MODEL) if MODEL.is_file() else None)
     calc, short = make_calc(
-        model, args.device, args.tol, args.preconditioner, args.qeq_dtype
+        model,
+        args.device,
+        args.tol,
+        args.preconditioner,
+        args.qeq_dtype,
+        args.check_every,
     )
     threads = torch.get_num_threads()
     print(
@@ -279,7 +297,8 @@ def main(argv=None) -> int:
         f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
         f"short range {short}{'' if model is None else ': ' + model}, "
         f"{args.steps} steps of {args.timestep_fs:g} fs, CG tol {args.tol:g}, "
-        f"preconditioner {args.preconditioner}, QEq {args.qeq_dtype}"
+        f"preconditioner {args.preconditioner}, QEq {args.qeq_dtype}, "
+        f"CG checked every {args.check_every}"
     )
     rows, drifts = [], []
     for name in args.cells:
