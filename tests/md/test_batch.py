@@ -12,11 +12,20 @@ every 5 steps, so every bit of the charge solve shows in the files):
 - a batch ended at a step (segments) and resumed writes the files of a
   straight batch byte for byte;
 - calculators that do not share their model objects are refused;
-- ``constpot md-batch`` writes the folders of ``constpot md`` byte for byte.
+- ``constpot md-batch`` writes the folders of ``constpot md`` byte for byte;
+- SIGTERM ends every run of a batch after its step with a checkpoint (exit
+  143), and the resumed batch ends byte-identical to a straight one.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +33,7 @@ import yaml
 from ase.io import write
 
 from constpot.cli import main
-from constpot.md import MDGuardError, MDSettings, MDSetupError, run
+from constpot.md import MDGuardError, MDSettings, MDSetupError, read_checkpoint, run
 from constpot.md.batch import BatchRun, run_batch
 from constpot.potential import HybridCalculator
 
@@ -167,3 +176,85 @@ def test_md_batch_command_writes_the_folders_of_md(tmp_path, capsys):
     assert main([*bad, "--runs", "constp_-1.0V"]) == 2
     assert "--runs" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+_SIGNALLED = """
+import os, sys, time
+sys.path.insert(0, {here!r})
+from conftest import make_cell, short_range
+from constpot.errors import Interrupted, exit_code
+from constpot.md import MDSettings
+from constpot.md.batch import BatchRun, run_batch
+from constpot.potential import HybridCalculator
+
+def stall(md, step):
+    if step == 45:  # wait here for the parent's signal
+        open({marker!r}, "w").close()
+        deadline = time.monotonic() + 120
+        while not os.path.exists({go!r}) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+short = short_range(stateless=True)
+runs = [
+    BatchRun(make_cell(), MDSettings(**{first!r}), {out0!r}, {{"callback": stall}}),
+    BatchRun(make_cell(), MDSettings(**{second!r}), {out1!r}),
+]
+out = run_batch(runs, lambda: HybridCalculator(short, method="cg", tol=1e-6, slab=True),
+                resume="auto", log=lambda line: None)
+codes = [exit_code(o) for o in out if isinstance(o, Interrupted)]
+sys.exit(codes[0] if len(codes) == len(out) else 1)
+"""
+
+
+def test_sigterm_ends_every_run_of_a_batch_with_a_checkpoint(tmp_path):
+    """SIGTERM while the first run waits at step 45 of 60: every run of the
+    batch ends after its step in progress with its checkpoint and a
+    "segment" summary naming the signal (exit 143); resumed, the batch ends
+    byte-identical to a straight batch."""
+    kw = [
+        _settings(n_steps=60, checkpoint_every=20).todict(),
+        _settings(n_steps=60, checkpoint_every=20, anode_potential_V=-2.0).todict(),
+    ]
+    outs = [tmp_path / "run0", tmp_path / "run1"]
+    marker, go = tmp_path / "at45", tmp_path / "go"
+    code = _SIGNALLED.format(
+        here=str(Path(__file__).resolve().parent), marker=str(marker), go=str(go),
+        first=kw[0], second=kw[1], out0=str(outs[0]), out1=str(outs[1]),
+    )  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert child.poll() is None, "the batch ended before the signal"
+            assert time.monotonic() < deadline, "the batch did not reach step 45"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        go.touch()
+        child.wait(60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + signal.SIGTERM
+    steps = []
+    for out in outs:
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["status"] == "segment"
+        assert summary["interrupted_by"] == "SIGTERM"
+        assert read_checkpoint(out / "checkpoint.npz").step == summary["steps"]
+        steps.append(summary["steps"])
+    assert steps[0] == 45 and steps[1] in (45, 46)
+
+    resumed = [
+        BatchRun(make_cell(), MDSettings(**k), out)
+        for k, out in zip(kw, outs, strict=True)
+    ]
+    done = run_batch(resumed, _factory(), resume="auto", log=lambda line: None)
+    assert _statuses(done) == ["completed"] * 2
+    straight = [
+        BatchRun(make_cell(), MDSettings(**k), tmp_path / f"straight{i}")
+        for i, k in enumerate(kw)
+    ]
+    run_batch(straight, _factory(), log=lambda line: None)
+    for i, out in enumerate(outs):
+        _same(out, tmp_path / f"straight{i}")
