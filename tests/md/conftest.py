@@ -6,6 +6,12 @@ in for the short range (it keeps atoms apart), QEq provides the electrostatics.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
 import numpy as np
 import pytest
 from ase import Atoms
@@ -128,3 +134,36 @@ def hybrid():
         return HybridCalculator(short_range(), method=method, slab=True, **kwargs)
 
     return make
+
+
+#: A child's MD callback that waits at step 45 for the parent's signal (the
+#: parent touches the ``go`` file after sending it; see signal_child).
+STALL_AT_45 = """
+def stall(md, step):
+    if step == 45:  # wait here for the parent's signal
+        open({marker!r}, "w").close()
+        deadline = time.monotonic() + 120
+        while not os.path.exists({go!r}) and time.monotonic() < deadline:
+            time.sleep(0.01)
+"""
+
+
+def signal_child(code: str, marker, sig, go=None) -> int:
+    """Run ``code`` in a child Python; once it has written ``marker``, send it
+    ``sig`` (then touch ``go`` when given); returns its exit status."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert child.poll() is None, "the child ended before the signal"
+            assert time.monotonic() < deadline, "the child did not reach the marker"
+            time.sleep(0.05)
+        child.send_signal(sig)
+        if go is not None:
+            go.touch()
+        child.wait(60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    return child.returncode

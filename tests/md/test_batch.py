@@ -20,12 +20,7 @@ every 5 steps, so every bit of the charge solve shows in the files):
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -37,7 +32,7 @@ from constpot.md import MDGuardError, MDSettings, MDSetupError, read_checkpoint,
 from constpot.md.batch import BatchRun, run_batch
 from constpot.potential import HybridCalculator
 
-from .conftest import make_cell, short_range
+from .conftest import STALL_AT_45, make_cell, short_range, signal_child
 
 QUIET = {"progress": False, "log": lambda line: None}
 
@@ -178,7 +173,8 @@ def test_md_batch_command_writes_the_folders_of_md(tmp_path, capsys):
     assert not (tmp_path / "bad").exists()
 
 
-_SIGNALLED = """
+_SIGNALLED = (
+    """
 import os, sys, time
 sys.path.insert(0, {here!r})
 from conftest import make_cell, short_range
@@ -186,14 +182,9 @@ from constpot.errors import Interrupted, exit_code
 from constpot.md import MDSettings
 from constpot.md.batch import BatchRun, run_batch
 from constpot.potential import HybridCalculator
-
-def stall(md, step):
-    if step == 45:  # wait here for the parent's signal
-        open({marker!r}, "w").close()
-        deadline = time.monotonic() + 120
-        while not os.path.exists({go!r}) and time.monotonic() < deadline:
-            time.sleep(0.01)
-
+"""
+    + STALL_AT_45
+    + """
 short = short_range(stateless=True)
 runs = [
     BatchRun(make_cell(), MDSettings(**{first!r}), {out0!r}, {{"callback": stall}}),
@@ -204,6 +195,7 @@ out = run_batch(runs, lambda: HybridCalculator(short, method="cg", tol=1e-6, sla
 codes = [exit_code(o) for o in out if isinstance(o, Interrupted)]
 sys.exit(codes[0] if len(codes) == len(out) else 1)
 """
+)
 
 
 def test_sigterm_ends_every_run_of_a_batch_with_a_checkpoint(tmp_path):
@@ -221,21 +213,7 @@ def test_sigterm_ends_every_run_of_a_batch_with_a_checkpoint(tmp_path):
         here=str(Path(__file__).resolve().parent), marker=str(marker), go=str(go),
         first=kw[0], second=kw[1], out0=str(outs[0]), out1=str(outs[1]),
     )  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env)
-    try:
-        deadline = time.monotonic() + 240
-        while not marker.exists():
-            assert child.poll() is None, "the batch ended before the signal"
-            assert time.monotonic() < deadline, "the batch did not reach step 45"
-            time.sleep(0.05)
-        child.send_signal(signal.SIGTERM)
-        go.touch()
-        child.wait(60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 128 + signal.SIGTERM
+    assert signal_child(code, marker, signal.SIGTERM, go) == 128 + signal.SIGTERM
     steps = []
     for out in outs:
         summary = json.loads((out / "summary.json").read_text())

@@ -32,8 +32,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +50,7 @@ from constpot.md import (
 )
 from constpot.potential import HybridCalculator
 
-from .conftest import make_cell, short_range
+from .conftest import STALL_AT_45, make_cell, short_range, signal_child
 
 QUIET = {"progress": False, "log": lambda line: None}
 HERE = Path(__file__).resolve().parent
@@ -460,20 +458,7 @@ def test_sigkill_then_resume_auto_is_bit_identical(tmp_path):
     kw = _settings(**KILLED_RUN).todict()
     out, marker = tmp_path / "killed", tmp_path / "at45"
     code = _CHILD.format(here=str(HERE), marker=str(marker), settings=kw, out=str(out))
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env)
-    try:
-        deadline = time.monotonic() + 240
-        while not marker.exists():
-            assert child.poll() is None, "the run ended before it was killed"
-            assert time.monotonic() < deadline, "the run did not reach step 45"
-            time.sleep(0.05)
-        child.send_signal(signal.SIGKILL)
-        child.wait(30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == -signal.SIGKILL
+    assert signal_child(code, marker, signal.SIGKILL) == -signal.SIGKILL
     assert read_checkpoint(out / "checkpoint.npz").step == 40
     assert not (out / "summary.json").exists()
 
@@ -487,21 +472,17 @@ def test_sigkill_then_resume_auto_is_bit_identical(tmp_path):
     assert b"\r" not in (out / "thermo.csv").read_bytes()
 
 
-_SIGNALLED = """
+_SIGNALLED = (
+    """
 import os, sys, time
 sys.path.insert(0, {here!r})
 from conftest import make_cell, short_range
 from constpot.errors import Interrupted, exit_code
 from constpot.md import MDSettings, run
 from constpot.potential import HybridCalculator
-
-def stall(md, step):
-    if step == 45:  # wait here for the parent's signal
-        open({marker!r}, "w").close()
-        deadline = time.monotonic() + 120
-        while not os.path.exists({go!r}) and time.monotonic() < deadline:
-            time.sleep(0.01)
-
+"""
+    + STALL_AT_45
+    + """
 settings = MDSettings(**{settings!r})
 calc = HybridCalculator(short_range(stateless=True), method="dense", slab=True)
 try:
@@ -510,6 +491,7 @@ try:
 except Interrupted as err:
     sys.exit(exit_code(err))
 """
+)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -526,21 +508,7 @@ def test_sigterm_checkpoints_the_current_step_then_resume_is_bit_identical(
     code = _SIGNALLED.format(
         here=str(HERE), marker=str(marker), go=str(go), settings=kw, out=str(out)
     )
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env)
-    try:
-        deadline = time.monotonic() + 240
-        while not marker.exists():
-            assert child.poll() is None, "the run ended before the signal"
-            assert time.monotonic() < deadline, "the run did not reach step 45"
-            time.sleep(0.05)
-        child.send_signal(sig)
-        go.touch()
-        child.wait(60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 128 + sig
+    assert signal_child(code, marker, sig, go) == 128 + sig
     assert read_checkpoint(out / "checkpoint.npz").step == 45
     stopped = json.loads((out / "summary.json").read_text())
     assert stopped["status"] == "segment" and stopped["steps"] == 45

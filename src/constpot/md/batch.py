@@ -12,6 +12,12 @@ interpreter during the model and the charge solve; the work of a round is done
 by one thread, so the batch uses the device (or the torch threads) as one run
 would, B frames at a time.
 
+Each run's files are those of the run alone byte for byte where the model is
+called frame by frame (CPU cores, a compiled model): a batch and its resume
+then write what single runs would. With one model call over the batch (a
+GPU) the energies and forces agree with single calls to float rounding
+(~1e-12 eV), and so do the trajectories over short times.
+
 SIGTERM/SIGINT: the main thread holds the handler
 (:class:`~constpot.md.interrupt.StopOnSignal`) and every run ends after its
 step in progress with a checkpoint, as a single run does.

@@ -167,6 +167,10 @@ class HybridCalculator(Calculator):
         forgets it; see :mod:`constpot.potential.predictor`).
     guess : (n_atoms,) ndarray or None, e
         Charges of the last solve (read-only; ``predictor.last``).
+    batch : BatchGroup or None
+        The group this calculator evaluates with (batched sweeps,
+        :mod:`constpot.potential.batch`): set by
+        :func:`constpot.md.batch.run_batch`; None evaluates alone.
 
     Raises
     ------
@@ -232,9 +236,7 @@ class HybridCalculator(Calculator):
         self.predictor = ChargePredictor()
         self._solver: ChargeSolver | None = None
         self._rule_labels: np.ndarray | None = None  # static mode, rule applied once
-        #: The :class:`~constpot.potential.batch.BatchGroup` this calculator
-        #: evaluates with (batched sweeps), or None: alone.
-        self.batch = None
+        self.batch = None  # a BatchGroup: batched sweeps
         super().__init__(**kwargs)
         self.set(
             qeq=qeq,
