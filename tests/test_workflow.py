@@ -289,3 +289,45 @@ def test_killed_md_job_resumes_to_the_same_trajectory(
     assert resumed and 10 <= int(resumed[-1]) < 20, resumed
     for name, data in reference.items():
         assert (folder / name).read_bytes() == data, name
+
+
+#: The crystalline runs of the .test sweep, in the sweep's order.
+BATCHED_RUNS = ("constp_0.0V_r0", "constp_-6.0V_r0", "constq_none_r0")
+
+
+@pytest.mark.slow
+def test_batched_sweep_writes_each_runs_files_of_single_jobs(end_to_end, tmp_path):
+    """md.batch: 3 runs crystalline's three runs (0 V, −6 V, constq) as one
+    `constpot md-batch` job (rule md_batch_0): every run's trajectory and
+    thermo table are those of its single `constpot md` job byte for byte (on
+    CPU cores the frames go through the model one by one and each charge
+    solve is the run's own)."""
+    import shutil
+
+    work = tmp_path / "wf"
+    shutil.copytree(end_to_end, work, symlinks=True)
+    md = (
+        "md={timestep_fs: 0.05, equilibrate_ps: 0.001, "
+        "guards: {max_temperature_factor: 1000.0}%s}"
+    )
+    runs = [f"results/md/crystalline/{n}" for n in BATCHED_RUNS]
+    targets = [f"{run}/summary.json" for run in runs]
+    single = snakemake(
+        work, *targets, "--cores", "1", *TEST_CONFIG, "--config", md % ""
+    )
+    assert single.returncode == 0, single.stdout[-3000:] + single.stderr[-3000:]
+    names = ("traj.extxyz", "thermo.csv")
+    alone = {(run, n): (work / run / n).read_bytes() for run in runs for n in names}
+    batched = snakemake(
+        work, *targets, "--cores", "1", *TEST_CONFIG, "--config", md % ", batch: 3",
+        "--forcerun", "md_batch_0",
+    )  # fmt: skip
+    out = batched.stdout + batched.stderr
+    assert batched.returncode == 0, out[-3000:]
+    assert "md_batch_0" in out and "constpot md-batch" in out
+    for (run, name), data in alone.items():
+        assert (work / run / name).read_bytes() == data, (run, name)
+        summary = json.loads((work / run / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["steps"] == 20
+    log = (work / "results/md/crystalline/batch_logs/md_batch_0.log").read_text()
+    assert "batch: 3 runs, 21 rounds of 3" in log
