@@ -129,7 +129,10 @@ class EwaldSettings:
 
 
 def _as_tensor(x, device, dtype) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x), device=device, dtype=dtype)
+    a = np.asarray(x)
+    if not a.flags.writeable:  # the solver's per-atom tables are read-only
+        a = a.copy()
+    return torch.as_tensor(a, device=device, dtype=dtype)
 
 
 class EwaldWorkspace:

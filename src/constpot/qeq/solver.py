@@ -373,7 +373,7 @@ class ChargeSolver:
         )
 
         free = cons.free
-        t = lambda x: torch.as_tensor(np.asarray(x), device=dev, dtype=dt)  # noqa: E731
+        t = lambda x: torch.tensor(np.array(x), device=dev, dtype=dt)  # noqa: E731
         q_fix = t(cons.fixed_charges)
         phi_fix = op.potential(q_fix) if fixed_mask.any() else torch.zeros_like(q_fix)
         d = cons.d(q_fix)
