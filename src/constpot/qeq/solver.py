@@ -47,6 +47,7 @@ must be at least 100 ε (2.2e-14 in float64, 1.2e-5 in float32).
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -538,9 +539,10 @@ class ChargeSolver:
             x = p.proj.feasible(guess, p.d)
             start = (x, self._matvec(p.op, p.free_t, p.j_free, x) + p.b)
 
-        def matvec(v):
-            return self._matvec(p.op, p.free_t, p.j_free, v)
-
+        # not a closure over p: p holds the CG, and a cycle would keep each
+        # step's Ewald tables alive until the garbage collector ran (fresh
+        # pages, page faults, for every table of the next step)
+        matvec = functools.partial(self._matvec, p.op, p.free_t, p.j_free)
         return ProjectedCG(
             matvec, p.b, p.cons, p.proj, start, p.ref, self.tol, self.max_iter, it
         )
