@@ -160,7 +160,9 @@ def test_md_batch_command_writes_the_folders_of_md(tmp_path, capsys):
     names = ["constp_-1.0V_r0", "constq_none_r1"]
     batch = ["md-batch", *common, "--outroot", str(tmp_path / "batch")]
     assert main([*batch, "--runs", *names]) == 0
-    assert "constq_none_r1: completed" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "constq_none_r1: completed" in printed
+    assert "batch: 2 runs, 7 rounds of 2" in printed  # steps 0..6 together
     for name in names:
         mode, potential, replica = name.split("_")
         alone = ["md", *common, "--mode", mode, f"--potential={potential}"]
