@@ -21,11 +21,16 @@ stand-in that builds its neighbour list at every call, as the NequIP models do
 - a rerun that fails (bad structure, missing model, step-0 guard) leaves the
   finished run byte-identical;
 - temporary files of a killed session are removed; ``thermo.csv`` ends its
-  lines in ``\\n`` only.
+  lines in ``\\n`` only;
+- a checkpoint is read whole while other code parses Python at every garbage
+  collection (on CPython before 3.11.8 such a parse broke the reading of a
+  good checkpoint: the runs of a batch resume in threads).
 """
 
 from __future__ import annotations
 
+import ast
+import gc
 import json
 import os
 import shutil
@@ -114,6 +119,37 @@ def folder(finished, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(out, copy)
     return copy, models
+
+
+def test_a_checkpoint_reads_while_collections_parse_python(finished):
+    """CPython before 3.11.8 shares the AST constructor's depth counter
+    (gh-106905): a parse run by a gc callback or finalizer in the middle of
+    ``np.load``'s header parse made that parse fail, so a resumed batch found
+    a good checkpoint unreadable about once in 200 batches. Here a
+    collection starts at every allocation, and each runs such a parse."""
+    out, _ = finished
+    expected = read_checkpoint(out / "checkpoint.npz")
+    busy = []
+
+    def parse_too(phase, info):
+        if phase == "start" and not busy:
+            busy.append(True)
+            try:
+                ast.parse("x = [1, 2]")
+            finally:
+                busy.clear()
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(parse_too)
+    gc.set_threshold(1)
+    try:
+        ckpt = read_checkpoint(out / "checkpoint.npz")
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(parse_too)
+    assert ckpt.step == expected.step == 6
+    assert np.array_equal(ckpt.positions, expected.positions)
+    assert gc.isenabled()
 
 
 # ------------------------------------------------------------------ auto

@@ -31,8 +31,11 @@ while writing leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,6 +154,38 @@ def write_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
     return path
 
 
+#: Held while a checkpoint is parsed (see :func:`_parsing_alone`).
+_PARSE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _parsing_alone():
+    """Garbage collection held off, one reader at a time.
+
+    ``np.load`` parses each member's header with ``ast.literal_eval``.
+    CPython before 3.11.8 keeps the AST constructor's recursion depth in
+    state the whole interpreter shares (CPython gh-106905): a collection
+    that starts inside the constructor runs finalizers and gc callbacks,
+    Python code in which this or another thread may parse too, and the
+    parse in progress then fails with ``SystemError: AST constructor
+    recursion depth mismatch`` on a valid file. The runs of a batch
+    (:mod:`constpot.md.batch`) read their checkpoints in threads at the same
+    moment: without this, a resume found a good checkpoint "not readable"
+    about once in 200 batches (and ``resume="auto"`` started that run
+    afresh). With collection off no Python code runs inside the
+    constructor; the lock keeps one thread from switching it back on while
+    another parses.
+    """
+    with _PARSE_LOCK:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            if enabled:
+                gc.enable()
+
+
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by :func:`write_checkpoint`.
 
@@ -165,7 +200,7 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint to resume from: {path}")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with _parsing_alone(), np.load(path, allow_pickle=False) as data:
             d = {k: data[k] for k in data.files}
     except Exception as err:  # truncated zip, bad member: all mean unreadable
         raise ValueError(f"{path}: not a readable checkpoint ({err})") from None
