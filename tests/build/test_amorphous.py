@@ -248,6 +248,29 @@ def test_same_seed_same_block_other_seed_differs():
     assert np.abs(first.positions - other.positions).max() > 0.5
 
 
+def test_progress_lines_change_no_number():
+    """The log sees the schedule, every phase and each attempt's Q6, ending
+    at the last step; the block is bit for bit the one built without it."""
+    args = ("LiF", [[9.0, 0.0], [0.0, 9.0]], 8.0)
+    lines = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # too short to be a glass
+        quiet = amorphous_block(*args, seed=3, **_tiny_schedule())
+        logged = amorphous_block(*args, seed=3, log=lines.append, **_tiny_schedule())
+    np.testing.assert_array_equal(quiet.positions, logged.positions)
+    assert quiet.info == logged.info
+    assert lines[0].startswith(f"LiF glass, {len(quiet)} ions") and "melt" in lines[0]
+    steps = [line for line in lines if ": step " in line]
+    # 70 steps, a line every 7: ten lines, each phase seen, the last at 70/70
+    assert len(steps) == 10 and steps[-1].startswith("LiF attempt 1/1: step 70/70")
+    assert {p for p in ("melt", "quench", "hold") if any(p in s for s in steps)} == {
+        "melt",
+        "quench",
+        "hold",
+    }
+    assert f"Q6 {quiet.info['anion_q6']:.2f}" in lines[-1]
+
+
 # ---------------------------------------------------- amorphous vs crystal
 @pytest.fixture(scope="module", params=["LiF", "Li2O"])
 def demo_block(request):

@@ -33,7 +33,9 @@ Example
 from __future__ import annotations
 
 import math
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,6 +221,7 @@ def amorphous_block(
     max_attempts: int = 3,
     cutoff: float = 8.0,
     ewald_accuracy: float = 1e-5,
+    log: Callable[[str], None] | None = None,
 ) -> Atoms:
     """Amorphous LiF or Li₂O block by melt–quench MD at fixed density.
 
@@ -275,6 +278,11 @@ def amorphous_block(
         Short-range cutoff of :class:`IonPairCalculator`.
     ewald_accuracy : float
         Ewald accuracy of :class:`IonPairCalculator`.
+    log : callable or None
+        Receives progress lines: the block's size and schedule, about ten
+        lines per melt–quench attempt (phase, step, temperature, elapsed
+        time and ETA; a paper-quality block of a few hundred ions runs for
+        tens of minutes per attempt) and each attempt's Q6.
 
     Returns
     -------
@@ -346,6 +354,12 @@ def amorphous_block(
 
     rng = np.random.default_rng(seed)
     calc = IonPairCalculator(model, cutoff=cutoff, ewald_accuracy=ewald_accuracy)
+    say = log or (lambda line: None)
+    n_ions = sum(counts.values())
+    say(
+        f"{component} glass, {n_ions} ions, cell height {cell[2, 2]:.2f} Å: "
+        + schedule.describe(melt_K, float(final_K))
+    )
     best = None
     for attempt in range(1, max_attempts + 1):
         symbols, positions = _random_ions(model, counts, cell, rng)
@@ -354,10 +368,17 @@ def amorphous_block(
             [symbols[k] for k in order], positions=positions[order], cell=cell, pbc=True
         )
         atoms.calc = calc
-        _run_melt_quench(atoms, schedule, melt_K, float(final_K), rng)
+        tag = f"{component} attempt {attempt}/{max_attempts}"
+        _run_melt_quench(
+            atoms, schedule, melt_K, float(final_K), rng, _progress(say, tag)
+        )
         if relax_fmax is not None:
             FIRE(atoms, logfile=None).run(fmax=relax_fmax, steps=500)
         q6 = _anion_q6(atoms, model)
+        say(
+            f"{tag}: anion bond order Q6 {q6:.2f} "
+            + ("(a glass)" if q6 <= _ORDERED_Q6 else f"(ordered: > {_ORDERED_Q6})")
+        )
         if best is None or q6 < best[0]:
             best = (q6, attempt, atoms.positions.copy(), atoms.get_chemical_symbols())
         if q6 <= _ORDERED_Q6:
@@ -424,8 +445,30 @@ def _anion_q6(atoms: Atoms, model: IonPairPotential) -> float:
     return math.sqrt(max(total, 0.0)) / len(unit)
 
 
-def _run_melt_quench(atoms, schedule, melt_K, final_K, rng) -> None:
-    """Langevin NVT: hold ``melt_K``, ramp linearly to ``final_K``, hold."""
+def _progress(say: Callable[[str], None], tag: str, lines: int = 10):
+    """``report(step, total, phase, temperature_K)`` for :func:`_run_melt_quench`:
+    a line to ``say`` about every ``total / lines`` steps and at the end."""
+    start = time.perf_counter()
+
+    def report(step: int, total: int, phase: str, temperature_K: float) -> None:
+        every = max(1, total // lines)
+        if step % every and step != total:
+            return
+        elapsed = time.perf_counter() - start
+        eta = elapsed * (total - step) / step
+        say(
+            f"{tag}: step {step}/{total} ({phase}, {temperature_K:.0f} K), "
+            f"{elapsed:.0f} s, ETA {eta:.0f} s"
+        )
+
+    return report
+
+
+def _run_melt_quench(atoms, schedule, melt_K, final_K, rng, report=None) -> None:
+    """Langevin NVT: hold ``melt_K``, ramp linearly to ``final_K``, hold.
+
+    ``report(step, total, phase, temperature_K)``, if given, is called after
+    every step."""
     # Maxwell–Boltzmann momenta from the shared generator, zero total momentum.
     masses = atoms.get_masses()[:, None]
     momenta = rng.standard_normal((len(atoms), 3)) * np.sqrt(masses * units.kB * melt_K)
@@ -439,15 +482,25 @@ def _run_melt_quench(atoms, schedule, melt_K, final_K, rng) -> None:
         fixcm=False,
         rng=rng,
     )
+    total = schedule.melt_steps + schedule.quench_steps + schedule.equil_steps
+    report = report or (lambda step, total, phase, temperature_K: None)
+    done = 0
     for _ in range(schedule.melt_steps):
         md.step()
+        done += 1
+        report(done, total, "melt", melt_K)
     for step in range(schedule.quench_steps):
         fraction = (step + 1) / schedule.quench_steps
-        md.set_temperature(temperature_K=melt_K + (final_K - melt_K) * fraction)
+        temperature_K = melt_K + (final_K - melt_K) * fraction
+        md.set_temperature(temperature_K=temperature_K)
         md.step()
+        done += 1
+        report(done, total, "quench", temperature_K)
     md.set_temperature(temperature_K=final_K)
     for _ in range(schedule.equil_steps):
         md.step()
+        done += 1
+        report(done, total, "hold", final_K)
 
 
 def _check_collapse(block: Atoms, model: IonPairPotential) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from ase import Atoms
@@ -241,7 +241,9 @@ def _seeds(seed: int, n: int) -> list[int]:
     return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
 
 
-def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
+def _sei_blocks(
+    full: dict, cell: np.ndarray, seeds: list[int], log=None
+) -> list[Block]:
     sei = full["sei"]
     if sei["phase"] == "none":
         return []
@@ -253,7 +255,7 @@ def _sei_blocks(full: dict, cell: np.ndarray, seeds: list[int]) -> list[Block]:
 
         def make(comp, cxy, thickness, seed):
             return amorphous_block(
-                comp, cxy, thickness, seed=seed, quality=sei["quality"]
+                comp, cxy, thickness, seed=seed, quality=sei["quality"], log=log
             )
 
     cell_xy = cell[:2, :2]
@@ -374,7 +376,11 @@ def _carve_patch(
     return out
 
 
-def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
+def build_interface(
+    recipe: Mapping | None,
+    name: str = "system",
+    log: Callable[[str], None] | None = None,
+) -> Atoms:
     """Build the interface cell of a recipe.
 
     Parameters
@@ -383,6 +389,9 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
         See the module docstring; ``None`` is the demo preset.
     name : str
         System name, recorded in ``atoms.info["system"]``.
+    log : callable or None
+        Receives progress lines of the long parts (the melt–quench of an
+        amorphous SEI: minutes in the demo, an hour or more at paper size).
 
     Returns
     -------
@@ -411,7 +420,7 @@ def build_interface(recipe: Mapping | None, name: str = "system") -> Atoms:
     anode = electrode(li["layers"], li["frozen_layers"])
     cell = anode.cell.array.copy()
     blocks = [Block(anode, ANODE_REGION)]
-    blocks += _sei_blocks(full, cell, seeds[:4])
+    blocks += _sei_blocks(full, cell, seeds[:4], log)
     electrolyte = electrolyte_box(
         cell[:2, :2],
         ely["thickness_A"],

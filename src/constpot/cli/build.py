@@ -81,7 +81,9 @@ def _run_build(args) -> int:
         flush=True,
     )
     start = time.perf_counter()
-    atoms = build_interface(recipe, args.system)
+    atoms = build_interface(
+        recipe, args.system, log=lambda line: print(line, flush=True)
+    )
     seconds = time.perf_counter() - start
     regions = atoms.arrays["region"]
     counts = {r: int((regions == r).sum()) for r in dict.fromkeys(regions)}
