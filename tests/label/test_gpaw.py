@@ -9,6 +9,8 @@ About 1 min of CPU on one core (the finite-difference test is also
 marked slow).
 """
 
+import re
+
 import numpy as np
 import pytest
 from ase.build import bulk
@@ -69,8 +71,31 @@ def lif_labeller():
 
 
 @pytest.fixture(scope="module")
-def lif_label(lif, lif_labeller):
-    return lif_labeller.label(lif)
+def lif_scf_lines():
+    """Progress lines of the LiF label's SCF."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def lif_label(lif, lif_labeller, lif_scf_lines):
+    lif_labeller.progress = lif_scf_lines.append
+    try:
+        return lif_labeller.label(lif)
+    finally:
+        lif_labeller.progress = None
+
+
+def test_scf_progress_one_line_per_iteration(lif_label, lif_scf_lines):
+    """A frame of minutes to hours reports each SCF iteration; the last
+    line's free energy is the label's, less D3."""
+    found = [
+        re.search(r"SCF iteration (\d+): free energy (\S+) eV", line)
+        for line in lif_scf_lines
+    ]
+    assert all(found) and len(found) >= 3
+    assert [int(m.group(1)) for m in found] == list(range(1, len(found) + 1))
+    d3 = lif_label.settings.get("dispersion_energy_eV", 0.0)
+    assert float(found[-1].group(2)) == pytest.approx(lif_label.energy - d3, abs=1e-4)
 
 
 def test_lif_label_contents_and_settings(lif, lif_label):

@@ -19,6 +19,7 @@ and a histogram figure.
 from __future__ import annotations
 
 import csv
+import functools
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -158,6 +159,11 @@ def label_shard(
         frame = frames[i]
         index = int(frame.info[SAMPLE_INDEX])
         category = frame.info.get(CATEGORY, "")
+        labeller.progress = functools.partial(
+            _frame_line,
+            log,
+            f"shard {shard}: frame {index} ({category}, {len(frame)} atoms)",
+        )
         try:
             result = labeller.label(frame)
         except LabelError as err:
@@ -180,12 +186,17 @@ def label_shard(
             f"shard {shard}: {k}/{len(remaining)} frame {index} ({category}, "
             f"{len(frame)} atoms) {elapsed:.0f} s, ETA {eta:.0f} s"
         )
+    labeller.progress = None
     done.sort(key=lambda a: int(a.info[SAMPLE_INDEX]))
     _write_frames(out, done)
     _write_failures(failures, failed)
     partial.unlink(missing_ok=True)
     partial_fail.unlink(missing_ok=True)
     return len(done), len(failed)
+
+
+def _frame_line(log, prefix: str, line: str) -> None:
+    log(f"{prefix}: {line}")
 
 
 def merge_shards(

@@ -7,6 +7,7 @@ Also the argument checks and small helpers the labellers have in common
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,10 +79,16 @@ class Labeller:
         are labelled consistently; without one (and unless
         :attr:`cell_consistent` says otherwise) the sampler gives every metal
         frame the anode's lateral cell (:mod:`constpot.label.sampling`).
+    progress : callable or None
+        Receives progress lines from inside :meth:`label` where one frame
+        takes minutes or more (DFT: one line per SCF iteration); not a
+        setting (not in :meth:`todict`). :func:`~constpot.label.label_shard`
+        sets it to its log for each frame.
     """
 
     name: str = "labeller"
     kpoint_rule: KPointRule | None = None
+    progress: Callable[[str], None] | None = None
     _kwargs: dict
 
     @property

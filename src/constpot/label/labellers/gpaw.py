@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from ase import Atoms
+from ase.units import Hartree
 
 from ..kpoints import KPointRule
 from .base import (
@@ -217,6 +220,9 @@ class GPAWLabeller(Labeller):
             maxiter=self.max_iterations,
             txt=None,
         )
+        if self.progress is not None:
+            # GPAW passes its calculator back for `calc` (no reference cycle).
+            calc.attach(_report_scf, 1, calc, self.progress, time.perf_counter())
         atoms.calc = calc
         try:
             energy = float(atoms.get_potential_energy(force_consistent=True))
@@ -253,3 +259,12 @@ class GPAWLabeller(Labeller):
             settings["dispersion_energy_eV"] = d3.energy
             settings["code"] += f", dftd3 {d3.settings['code']}"
         return Label(energy, forces, stress, charges, settings)
+
+
+def _report_scf(calc, say, start: float) -> None:
+    """One progress line per SCF iteration (a GPAW observer)."""
+    energy = calc.hamiltonian.e_total_free * Hartree
+    say(
+        f"SCF iteration {calc.scf.niter}: free energy {energy:.5f} eV, "
+        f"{time.perf_counter() - start:.0f} s"
+    )
