@@ -54,7 +54,10 @@ MAX_ATOMS = max(PRESET_ATOMS.values())
 BUILD_MINUTES = {"demo": 30, "paper": 240}
 # Minutes per labelled frame and memory by labeller kind (xtb: ~3 s a frame).
 LABEL_MINUTES_PER_FRAME = {"xtb": 0.5, "teacher": 0.1}
-LABEL_DFT_MINUTES_PER_FRAME = 60
+# DFT (GPAW, serial, one core; docs/labels.md): 2-22 min for frames of 16-58
+# atoms, 53 min for the paper sample's 72-atom li_bulk frame (3 x 4 x 4
+# k-points); its frames hold up to 120 atoms.
+LABEL_DFT_MINUTES_PER_FRAME = 180
 # Seconds per MD step of n atoms: a + b n, from the README's throughput table
 # (H200: 537 atoms 13.7 steps/s, 3070 atoms 5.0 steps/s; CPU, one thread:
 # 537 atoms 7.1 steps/s); the relaxation's FIRE steps cost the same.
