@@ -712,6 +712,36 @@ def test_paper_interface_samples_with_a_kpoint_labeller(paper_interface, blocks)
     assert all(set(f.arrays[REGION]) == {"anode", "sei"} for f in contact)
 
 
+def test_kpoint_labeller_samples_every_category_within_60_atoms(interface, blocks):
+    """config/dft_small.yaml's sampling: with a k-point labeller every
+    category fits 60 atoms. Crystals then take supercells of 2-4 cubic cells
+    (no 6.5 Å supercell of LiF or Li2O fits: 64 and 96 atoms), and liquid
+    cubes stay wide enough for packmol to hold their largest molecule."""
+    with pytest.raises(ValueError, match=r"lif_crystal.*max_atoms = 60"):
+        sample_configurations([interface], {"lif_crystal": 1}, max_atoms=60)
+    counts = {c: 2 for c in CATEGORIES}
+    frames = sample_configurations(
+        [interface],
+        counts,
+        max_atoms=60,
+        seed=0,
+        amorphous_blocks=blocks,
+        labeller=GPAW,
+    )
+    got = [f.info["category"] for f in frames]
+    assert {c: got.count(c) for c in CATEGORIES} == counts
+    for f in frames:
+        assert len(f) <= 60
+        assert f.info["total_charge"] == 0
+        assert len(neighbor_list("i", f, 0.7)) == 0
+    for f in frames:
+        if f.info["category"] in ("lif_crystal", "li2o_crystal"):
+            unit = 8 if f.info["category"] == "lif_crystal" else 12
+            assert len(f) % unit == 0 and 2 * unit <= len(f) <= 60
+        if f.info["category"] == "electrolyte":  # EC (4.07 Å) + 2 × 2 Å tolerance
+            assert f.cell.lengths().min() > 0.97 * 8.07
+
+
 def test_labeller_argument_is_checked(interface):
     with pytest.raises(TypeError, match="labeller"):
         sample_configurations([interface], {"li_bulk": 1}, labeller="gpaw")

@@ -238,7 +238,9 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
-def _molecule_size_A(name: str) -> float:
+def molecule_size_A(name: str) -> float:
+    """Largest interatomic distance (Å) of molecule ``name``: what a packmol
+    box must hold beside twice its tolerance."""
     atoms = load_molecule(name)
     return float(atoms.get_all_distances().max()) if len(atoms) > 1 else 0.0
 
@@ -252,8 +254,8 @@ def _check_fits(
 ) -> float:
     """Raise ValueError if the molecules cannot fit; return the packing fraction."""
     present = [k for k in _ORDER if counts[k] > 0]
-    size_name = max(present, key=_molecule_size_A)
-    size = _molecule_size_A(size_name)
+    size_name = max(present, key=molecule_size_A)
+    size = molecule_size_A(size_name)
     need_z = 2.0 * tolerance + size
     if thickness < need_z:
         raise ValueError(

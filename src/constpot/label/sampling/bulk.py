@@ -3,7 +3,8 @@
 Metal frames follow the labeller (:mod:`constpot.label.sampling`): the
 anode's lateral cell for a Γ-only labeller, fresh cells of
 :data:`FRESH_LI_CELLS` bcc cells per edge for one with a k-point rule.
-Crystals are random supercells (edges ≥ 6.5 Å) of the builder's lattice
+Crystals are random supercells (edges ≥ 6.5 Å; for a k-point labeller,
+where none fits ``max_atoms``, ≥ 2 cubic cells) of the builder's lattice
 constants; amorphous frames are cut from an interface's amorphous SEI patch
 or, without one, taken from (or carved out of) a melt-quenched block.
 """
@@ -171,13 +172,18 @@ def _crystal(ctx, category):
         unit = bulk("LiF", "rocksalt", a=a, cubic=True)
     else:
         unit = bulk("OLi2", "fluorite", a=a, cubic=True)
-    cands = [
+    fits = [
         (i, j, k)
         for i in range(1, 6)
         for j in range(i, 6)
         for k in range(j, 6)
-        if len(unit) * i * j * k <= ctx.max_atoms and a * i >= _MIN_BULK_EDGE_A
+        if len(unit) * i * j * k <= ctx.max_atoms
     ]
+    cands = [r for r in fits if a * r[0] >= _MIN_BULK_EDGE_A]
+    if not cands and ctx.kpoints:
+        # A k-point labeller is converged in any cell: where no supercell
+        # with 6.5 Å edges fits max_atoms, a smaller one (≥ 2 cells) will do.
+        cands = [r for r in fits if np.prod(r) >= 2]
     if not cands:
         raise ValueError(
             f"category {category!r}: max_atoms = {ctx.max_atoms} is below the "

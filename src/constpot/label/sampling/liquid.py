@@ -13,6 +13,7 @@ import numpy as np
 from ase import Atoms
 from ase.geometry import find_mic
 
+from ...build.electrolyte import molecule_size_A
 from ...keys import (
     ELECTROLYTE_REGION,
     MOL_ID,
@@ -32,13 +33,24 @@ _SOLVENTS = ("EC", "DMC")
 def _electrolyte(ctx):
     cands = [k for k, a in enumerate(ctx.interfaces) if _has(a, ELECTROLYTE_REGION)]
     k = cands[ctx.rng.integers(len(cands))] if cands else None
-    # 9–11 Å cubes (≈ 60–120 atoms at 1.3 g/cm³), smaller for a small max_atoms.
+    # 9–11 Å cubes (≈ 60–120 atoms at 1.3 g/cm³), smaller for a small max_atoms,
+    # but never below what packmol needs for the largest molecule.
     side = ctx.rng.uniform(9.0, 11.0) * min(1.0, (ctx.max_atoms / 120) ** (1 / 3))
+    side = max(side, _smallest_box_A(ctx.liquid_recipe(k)))
     frame = ctx.fresh_electrolyte(k, (side, side, side))
     # A liquid frame needs a few molecules; more than max_atoms: another side.
     if len(frame) > ctx.max_atoms or len(np.unique(frame.arrays[MOL_ID])) < 4:
         return None
     return frame, "bulk", "electrolyte_box" if k is None else ctx.source(k)
+
+
+def _smallest_box_A(recipe: dict) -> float:
+    """Smallest edge (Å) of a packmol box of ``recipe``: twice the tolerance
+    plus the largest molecule it holds."""
+    names = [name for name, x in (recipe["solvents"] or {}).items() if x > 0]
+    if recipe["salt_molarity"] > 0:
+        names.append("PF6")
+    return 2.0 * LIQUID_TOLERANCE_A + max(map(molecule_size_A, names), default=0.0)
 
 
 def _liquid_recipe(atoms: Atoms) -> dict:

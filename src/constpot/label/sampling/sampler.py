@@ -202,10 +202,10 @@ class _Context:
             )
         return _tag(self._blocks[comp].copy(), SEI_REGION)
 
-    def fresh_electrolyte(self, k: int | None, lengths) -> Atoms:
-        """A fresh periodic packmol box of edges ``lengths`` (lx, ly, lz; Å)
-        holding interface ``k``'s electrolyte (EC:DMC 1:1, 1 M LiPF₆,
-        1.3 g/cm³ when None)."""
+    def liquid_recipe(self, k: int | None) -> dict:
+        """Interface ``k``'s electrolyte as keyword arguments of
+        :func:`constpot.build.electrolyte.electrolyte_box` (EC:DMC 1:1,
+        1 M LiPF₆, 1.3 g/cm³ when None)."""
         if k not in self._liquid:
             self._liquid[k] = (
                 {
@@ -216,11 +216,16 @@ class _Context:
                 if k is None
                 else _liquid_recipe(self.interfaces[k])
             )
+        return self._liquid[k]
+
+    def fresh_electrolyte(self, k: int | None, lengths) -> Atoms:
+        """A fresh periodic packmol box of edges ``lengths`` (lx, ly, lz; Å)
+        holding interface ``k``'s electrolyte (:meth:`liquid_recipe`)."""
         lx, ly, lz = (float(x) for x in lengths)
         box = electrolyte_box(
             [[lx, 0.0], [0.0, ly]],
             lz,
-            **self._liquid[k],
+            **self.liquid_recipe(k),
             seed=int(self.rng.integers(2**31 - 1)),
             tolerance_A=LIQUID_TOLERANCE_A,
         )
