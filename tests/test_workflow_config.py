@@ -266,6 +266,34 @@ def test_paper_config_plans_the_paper_sweep(tmp_path):
     assert "results/variants.md" in out
 
 
+def test_small_dft_config_labels_in_shards_or_reads_committed_frames(tmp_path):
+    """config/dft_small.yaml samples <= 60-atom frames and labels them with
+    the paper's DFT in 8 shards, or, given label.dataset, merges that file
+    and runs neither sample nor label."""
+    copy_workflow(tmp_path)
+    target = "results/train/metrics.csv"
+    args = ("-n", "-p", target, "--configfile", "config/dft_small.yaml")
+    proc = snakemake(tmp_path, *args)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    (sample,) = _job_configs(out, "sample")
+    assert sample["label"]["max_atoms"] == 60
+    assert sample["label"]["labeller"]["kind"] == "gpaw"
+    labels = _job_configs(out, "label")
+    assert len(labels) == 8
+    assert "results/label/shards/7.extxyz" in out
+
+    committed = tmp_path / "data" / "frames.extxyz"
+    committed.write_text("")
+    committed.with_suffix(".failures.csv").write_text("")
+    proc = snakemake(tmp_path, *args, "--config", "label={dataset: data/frames.extxyz}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert not _job_configs(out, "sample") and not _job_configs(out, "label")
+    assert "constpot dataset --shards data/frames.extxyz" in out
+    assert "--shard-failures data/frames.failures.csv" in out
+
+
 @pytest.mark.slow
 def test_workflow_builds_with_another_config(tmp_path):
     """A real build job through the workflow uses the given config and override."""

@@ -76,6 +76,23 @@ def label_shards():
     return list(range(config["label"]["n_shards"]))
 
 
+def labelled_shards(wildcards=None):
+    """Labelled frames that `dataset` merges, the committed label.dataset
+    (with its .failures.csv) when given, else every shard of label_shard."""
+    given = config["label"].get("dataset")
+    if given:
+        return {
+            "shards": [given],
+            "failures": [given[: -len(".extxyz")] + ".failures.csv"],
+        }
+    return {
+        "shards": expand("results/label/shards/{shard}.extxyz", shard=label_shards()),
+        "failures": expand(
+            "results/label/shards/{shard}.failures.csv", shard=label_shards()
+        ),
+    }
+
+
 PAPER = "paper"
 
 

@@ -55,10 +55,7 @@ rule label_shard:
 
 rule dataset:
     input:
-        shards=expand("results/label/shards/{shard}.extxyz", shard=label_shards()),
-        failures=expand(
-            "results/label/shards/{shard}.failures.csv", shard=label_shards()
-        ),
+        unpack(labelled_shards),
     output:
         dataset="results/label/dataset.extxyz",
         failures="results/label/failures.csv",

@@ -72,6 +72,8 @@ def equilibration_settings(variant=PAPER):
     """md: keys of the constant-charge equilibration: relax, then equilibrate_ps."""
     cfg = variant_md(variant)
     settings = md_settings(variant)
+    if cfg.get("equilibrate_ps", 0) <= 0:  # no md: section, or no equilibration
+        return settings
     settings["relax_steps"] = cfg["relax_steps"]
     settings["n_steps"] = max(
         1, round(1000 * cfg["equilibrate_ps"] / cfg["timestep_fs"])
