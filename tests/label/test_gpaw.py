@@ -104,6 +104,8 @@ def test_lif_label_contents_and_settings(lif, lif_label):
     assert s["method"] == "PBE+D3(BJ), PW 350 eV"
     assert s["kpts"] == list(KPointRule(0.8).grid(lif)) == [2, 2, 2]
     assert s["vacuum_axes"] == "none" and s["molecular"] is False
+    # No region array: counted as metallic, the rule's spacing applied.
+    assert s["metallic"] is True and s["kpt_spacing_applied_inv_A"] == 0.8
     assert s["charges_model"] == "Hirshfeld"
     assert s["code"].startswith("gpaw ") and "dftd3" in s["code"]
     assert lif_label.forces.shape == (8, 3)

@@ -7,7 +7,7 @@ from ase.build import bulk, molecule
 from ase.calculators.calculator import kptdensity2monkhorstpack
 
 from constpot.build.lithium import li_slab
-from constpot.keys import MOL_ID
+from constpot.keys import ANODE_REGION, MOL_ID, REGION, SEI_REGION
 from constpot.label.kpoints import KPointRule, vacuum_axes
 
 #: bcc Li lattice constant (Å) of the module docstring's worked numbers.
@@ -106,6 +106,8 @@ def test_molecular_frames_at_gamma_unless_asked():
         "kpts": (1, 1, 1),
         "vacuum_axes": [],
         "molecular": True,
+        "metallic": True,  # no region array: counted as metallic
+        "spacing_inv_A": 0.2,
     }
     assert KPointRule(0.2, molecular_gamma=False).grid(box) == (4, 4, 4)
     box.arrays[MOL_ID][0] = -1
@@ -121,8 +123,29 @@ def test_bad_rule_parameters_are_named():
         KPointRule(spacing_inv_A=float("nan"))
     with pytest.raises(TypeError, match="molecular_gamma"):
         KPointRule(molecular_gamma="yes")
+    with pytest.raises(ValueError, match="insulator_spacing_inv_A"):
+        KPointRule(insulator_spacing_inv_A=-0.5)
     assert KPointRule(0.25).todict() == {
         "spacing_inv_A": 0.25,
         "vacuum_A": 6.0,
         "molecular_gamma": True,
+        "insulator_spacing_inv_A": None,
     }
+
+
+def test_frames_without_metal_take_the_insulator_spacing():
+    """LiF tagged SEI gets the coarse grid (8 atoms, a = 4.03 Å: 4 × 4 × 4 at
+    0.5 Å⁻¹ instead of 8 × 8 × 8); one Li in the anode region, or no region
+    array at all, keeps the metal's spacing; without the option every frame
+    has the metal's."""
+    lif = bulk("LiF", "rocksalt", a=4.03, cubic=True)
+    lif.set_array(REGION, np.array([SEI_REGION] * len(lif), dtype="<U11"))
+    rule = KPointRule(0.2, insulator_spacing_inv_A=0.5)
+    got = rule.describe(lif)
+    assert got["kpts"] == (4, 4, 4) and got["metallic"] is False
+    assert got["spacing_inv_A"] == 0.5
+    assert KPointRule(0.2).grid(lif) == (8, 8, 8)
+    lif.arrays[REGION][0] = ANODE_REGION
+    assert rule.describe(lif)["kpts"] == (8, 8, 8)
+    del lif.arrays[REGION]
+    assert rule.describe(lif)["metallic"] is True

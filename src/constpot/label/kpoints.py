@@ -26,12 +26,22 @@ Exceptions, each recorded by :meth:`KPointRule.describe`:
 - a *molecular* frame, whose atoms all belong to molecules (per-atom
   ``mol_id`` ≥ 0: a liquid box, a solvation cluster), is computed at Γ when
   ``molecular_gamma``: an insulator with flat bands, whose Γ error is small,
-  where a metal-converged grid would multiply the cost of the largest frames.
+  where a metal-converged grid would multiply the cost of the largest frames;
+- a frame with no metal, no atom in an electrode region (per-atom
+  ``region`` other than anode and counter: SEI crystals and glasses, SEI |
+  electrolyte contacts, a Li adatom on SEI), gets the coarser spacing
+  ``insulator_spacing_inv_A`` when one is set: LiF and Li₂O have band gaps
+  of ~5–9 eV, their energy converges on a coarse grid, and the metal's grid
+  is up to 30× more k-points in their 4–8 Å cells. A frame without a
+  ``region`` array counts as metallic.
 
 Worked numbers for Δk = 0.2 Å⁻¹: bcc Li (a = 3.51 Å) gets 9 × 9 × 9 in the
 2-atom cubic cell and 5 × 5 × 5 in its 2 × 2 × 2 supercell; a Li(100) slab of
 4 × 4 cells (14.04 Å) with 10 Å of vacuum gets 3 × 3 × 1; rock-salt LiF
 (a = 4.03 Å, 8 atoms) 8 × 8 × 8.
+
+With ``insulator_spacing_inv_A`` = 0.5 Å⁻¹ the 8-atom LiF cell gets
+4 × 4 × 4.
 
 Example
 -------
@@ -48,7 +58,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from ase import Atoms
 
-from ..keys import MOL_ID
+from ..keys import ANODE_REGION, COUNTER_REGION, MOL_ID, REGION
 
 __all__ = ["KPointRule", "vacuum_axes"]
 
@@ -89,6 +99,13 @@ def _is_molecular(atoms: Atoms) -> bool:
     return MOL_ID in atoms.arrays and bool(np.all(atoms.arrays[MOL_ID] >= 0))
 
 
+def _has_metal(atoms: Atoms) -> bool:
+    """Any atom in an electrode region; True without a ``region`` array."""
+    if REGION not in atoms.arrays:
+        return True
+    return bool(np.isin(atoms.arrays[REGION], [ANODE_REGION, COUNTER_REGION]).any())
+
+
 @dataclass(frozen=True)
 class KPointRule:
     """Monkhorst–Pack grid of a fixed density, per frame (module docstring).
@@ -104,14 +121,21 @@ class KPointRule:
         (one k-point).
     molecular_gamma : bool
         Γ only for frames whose atoms all belong to molecules (``mol_id`` ≥ 0).
+    insulator_spacing_inv_A : float or None, Å⁻¹
+        The spacing of frames with no metal (module docstring); None:
+        ``spacing_inv_A`` for them too.
     """
 
     spacing_inv_A: float = 0.2
     vacuum_A: float = 6.0
     molecular_gamma: bool = True
+    insulator_spacing_inv_A: float | None = None
 
     def __post_init__(self):
-        for name in ("spacing_inv_A", "vacuum_A"):
+        names = ["spacing_inv_A", "vacuum_A"]
+        if self.insulator_spacing_inv_A is not None:
+            names.append("insulator_spacing_inv_A")
+        for name in names:
             value = getattr(self, name)
             if (
                 isinstance(value, bool)
@@ -132,24 +156,29 @@ class KPointRule:
 
     def describe(self, atoms: Atoms) -> dict:
         """The grid and why: ``{"kpts": (n1, n2, n3), "vacuum_axes": [...],
-        "molecular": bool}`` (``vacuum_axes``: 0, 1, 2 for the axes with one
-        k-point because of vacuum or ``pbc`` False)."""
+        "molecular": bool, "metallic": bool, "spacing_inv_A": Δk}``
+        (``vacuum_axes``: 0, 1, 2 for the axes with one k-point because of
+        vacuum or ``pbc`` False; ``spacing_inv_A``: the spacing applied)."""
         vacuum = vacuum_axes(atoms, self.vacuum_A)
         molecular = _is_molecular(atoms)
+        metallic = _has_metal(atoms)
+        spacing = self.spacing_inv_A
+        if not metallic and self.insulator_spacing_inv_A is not None:
+            spacing = self.insulator_spacing_inv_A
         if molecular and self.molecular_gamma:
             kpts = (1, 1, 1)
         else:
             b = 2 * np.pi * np.linalg.norm(atoms.cell.reciprocal(), axis=1)
             kpts = tuple(
-                1
-                if vacuum[i]
-                else max(1, int(np.ceil(b[i] / self.spacing_inv_A - 1e-9)))
+                1 if vacuum[i] else max(1, int(np.ceil(b[i] / spacing - 1e-9)))
                 for i in range(3)
             )
         return {
             "kpts": kpts,
             "vacuum_axes": [i for i in range(3) if vacuum[i]],
             "molecular": molecular,
+            "metallic": metallic,
+            "spacing_inv_A": spacing,
         }
 
     def todict(self) -> dict:

@@ -56,6 +56,9 @@ class ASELabeller(Labeller):
         Vacuum thickness of the rule (one k-point along a vacuum axis).
     molecular_gamma : bool
         Γ only for frames made of molecules only (the rule's).
+    kpt_spacing_insulator_inv_A : float or None, Å⁻¹
+        The rule's spacing for frames with no metal (no atom in an electrode
+        region); None: ``kpt_spacing_inv_A`` for them too.
     kpts_parameter : str
         Name of the calculator's k-point keyword (ASE's ``kpts`` for VASP,
         GPAW, Quantum ESPRESSO, ...); it receives ``[n1, n2, n3]``.
@@ -79,6 +82,7 @@ class ASELabeller(Labeller):
         vacuum_A: float = 6.0,
         molecular_gamma: bool = True,
         kpts_parameter: str = "kpts",
+        kpt_spacing_insulator_inv_A: float | None = None,
     ):
         self._calculator_class = _import_calculator(calculator)
         parameters = {} if parameters is None else dict(parameters)
@@ -98,6 +102,7 @@ class ASELabeller(Labeller):
             else _check_positive("kpt_spacing_inv_A", kpt_spacing_inv_A),
             vacuum_A,
             molecular_gamma,
+            kpt_spacing_insulator_inv_A,
         )
         self.calculator = str(calculator)
         self.parameters = parameters
@@ -112,6 +117,7 @@ class ASELabeller(Labeller):
             "vacuum_A": rule.vacuum_A,
             "molecular_gamma": rule.molecular_gamma,
             "kpts_parameter": kpts_parameter,
+            "kpt_spacing_insulator_inv_A": rule.insulator_spacing_inv_A,
         }
 
     def label(self, atoms: Atoms) -> Label:
@@ -147,6 +153,8 @@ class ASELabeller(Labeller):
                     "kpts": list(grid["kpts"]),
                     "vacuum_axes": _axes_names(grid["vacuum_axes"]),
                     "molecular": grid["molecular"],
+                    "metallic": grid["metallic"],
+                    "kpt_spacing_applied_inv_A": grid["spacing_inv_A"],
                 }
             )
         return Label(energy, forces, stress, charges, settings)

@@ -62,6 +62,10 @@ class GPAWLabeller(Labeller):
         An empty layer this thick makes its axis non-periodic (one k-point).
     molecular_gamma : bool
         Γ only for frames made of molecules only (per-atom ``mol_id`` ≥ 0).
+    kpt_spacing_insulator_inv_A : float or None, Å⁻¹
+        The rule's spacing for frames with no metal (no atom in an electrode
+        region: SEI crystals and glasses, SEI | electrolyte contacts); None:
+        ``kpt_spacing_inv_A`` for them too.
     kpts : (3,) sequence of int or None
         A fixed Γ-centred grid for every frame instead of the rule (then the
         frames' energies are consistent only if they share a cell).
@@ -120,6 +124,7 @@ class GPAWLabeller(Labeller):
         smearing_eV: float = 0.1,
         max_iterations: int = 333,
         charge: int | None = None,
+        kpt_spacing_insulator_inv_A: float | None = None,
     ):
         if mode not in _GPAW_MODES:
             raise ValueError(f"mode must be one of {_GPAW_MODES}, got {mode!r}")
@@ -138,6 +143,7 @@ class GPAWLabeller(Labeller):
             _check_positive("kpt_spacing_inv_A", kpt_spacing_inv_A),
             vacuum_A,
             molecular_gamma,
+            kpt_spacing_insulator_inv_A,
         )
         self.kpts = _check_kpts(kpts)
         self.kpoint_rule = rule if self.kpts is None else None
@@ -159,6 +165,7 @@ class GPAWLabeller(Labeller):
             "smearing_eV": self.smearing_eV,
             "max_iterations": self.max_iterations,
             "charge": self.charge,
+            "kpt_spacing_insulator_inv_A": rule.insulator_spacing_inv_A,
         }
 
     @property
@@ -244,6 +251,8 @@ class GPAWLabeller(Labeller):
             "kpts": list(grid["kpts"]),
             "vacuum_axes": _axes_names(grid["vacuum_axes"]),
             "molecular": grid["molecular"],
+            "metallic": grid["metallic"],
+            "kpt_spacing_applied_inv_A": grid["spacing_inv_A"],
             "total_charge": total_charge,
             "energy": "free energy E-TS" + (" + D3" if self.dispersion else ""),
             "charges_model": "Hirshfeld",
