@@ -10,8 +10,12 @@ test_workflow.py; the two files run side by side under pytest-xdist.
 import json
 import subprocess
 
+import numpy as np
 import pytest
 import yaml
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import read, write
 from workflow_helpers import BIN, ROOT, copy_workflow, snakemake
 
 # What `snakemake --lint` (9.x) prints: one "Lints for rule <name> ..." or
@@ -284,14 +288,40 @@ def test_small_dft_config_labels_in_shards_or_reads_committed_frames(tmp_path):
     assert "results/label/shards/7.extxyz" in out
 
     committed = tmp_path / "data" / "frames.extxyz"
-    committed.write_text("")
-    committed.with_suffix(".failures.csv").write_text("")
-    proc = snakemake(tmp_path, *args, "--config", "label={dataset: data/frames.extxyz}")
+    frames = []
+    for k, category in enumerate(["li_bulk", "electrolyte", "li_bulk"]):
+        atoms = Atoms("Li2", positions=[[0, 0, 0], [1.7, 1.7, 1.7]], cell=[3.4] * 3)
+        atoms.pbc = True
+        atoms.info.update(category=category, sample_index=k)
+        forces = np.full((2, 3), 0.1 * k)
+        atoms.calc = SinglePointCalculator(atoms, energy=-3.0 - k, forces=forces)
+        frames.append(atoms)
+    write(committed, frames, format="extxyz")
+    (tmp_path / "data" / "frames.failures.csv").write_text(
+        "sample_index,category,n_atoms,reason\n3,li_surface,16,scf_not_converged\n"
+    )
+    given = ("--config", "label={dataset: data/frames.extxyz}")
+    proc = snakemake(tmp_path, *args, *given)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert not _job_configs(out, "sample") and not _job_configs(out, "label")
     assert "constpot dataset --shards data/frames.extxyz" in out
     assert "--shard-failures data/frames.failures.csv" in out
+    # The dataset rule really merges the committed frames, nothing else.
+    summary = "results/label/summary.csv"
+    proc = snakemake(
+        tmp_path, "--cores", "1", summary, "--configfile", *args[-1:], *given
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    merged = read(tmp_path / "results/label/dataset.extxyz", ":")
+    assert [a.get_potential_energy() for a in merged] == [-3.0, -4.0, -5.0]
+    rows = (tmp_path / summary).read_text().splitlines()
+    assert [r.split(",")[:2] for r in rows[1:]] == [
+        ["li_bulk", "2"],
+        ["electrolyte", "1"],
+    ]
+    failures = (tmp_path / "results/label/failures.csv").read_text()
+    assert "scf_not_converged" in failures
 
 
 @pytest.mark.slow
