@@ -685,18 +685,14 @@ def paper_interface():
     )
 
 
-@pytest.mark.slow
-def test_paper_interface_samples_with_a_kpoint_labeller(paper_interface, blocks):
-    """config/paper.yaml's sampling: every category from a paper-size
-    interface with the gpaw labeller and max_atoms 120; a Γ-only labeller
-    refuses it and names the way out."""
-    with pytest.raises(ValueError, match=r"li_bulk.*max_atoms.*k-point"):
-        sample_configurations([paper_interface], {"li_bulk": 1}, max_atoms=120)
+def _every_category_twice(interface, blocks, max_atoms):
+    """Two frames of every category with the gpaw labeller, checked against
+    the sampler's contract: sizes, neutrality, no pair closer than 0.7 Å."""
     counts = {c: 2 for c in CATEGORIES}
     frames = sample_configurations(
-        [paper_interface],
+        [interface],
         counts,
-        max_atoms=120,
+        max_atoms=max_atoms,
         seed=0,
         amorphous_blocks=blocks,
         labeller=GPAW,
@@ -704,9 +700,20 @@ def test_paper_interface_samples_with_a_kpoint_labeller(paper_interface, blocks)
     got = [f.info["category"] for f in frames]
     assert {c: got.count(c) for c in CATEGORIES} == counts
     for f in frames:
-        assert len(f) <= 120
+        assert len(f) <= max_atoms
         assert f.info["total_charge"] == 0
-        assert len(neighbor_list("i", f, 0.7)) == 0  # the sampler's contract
+        assert len(neighbor_list("i", f, 0.7)) == 0
+    return frames
+
+
+@pytest.mark.slow
+def test_paper_interface_samples_with_a_kpoint_labeller(paper_interface, blocks):
+    """config/paper.yaml's sampling: every category from a paper-size
+    interface with the gpaw labeller and max_atoms 120; a Γ-only labeller
+    refuses it and names the way out."""
+    with pytest.raises(ValueError, match=r"li_bulk.*max_atoms.*k-point"):
+        sample_configurations([paper_interface], {"li_bulk": 1}, max_atoms=120)
+    frames = _every_category_twice(paper_interface, blocks, max_atoms=120)
     contact = [f for f in frames if f.info["category"] == "li_sei_contact"]
     assert all(f.info["source"] == "crystalline" for f in contact)
     assert all(set(f.arrays[REGION]) == {"anode", "sei"} for f in contact)
@@ -719,21 +726,7 @@ def test_kpoint_labeller_samples_every_category_within_60_atoms(interface, block
     cubes stay wide enough for packmol to hold their largest molecule."""
     with pytest.raises(ValueError, match=r"lif_crystal.*max_atoms = 60"):
         sample_configurations([interface], {"lif_crystal": 1}, max_atoms=60)
-    counts = {c: 2 for c in CATEGORIES}
-    frames = sample_configurations(
-        [interface],
-        counts,
-        max_atoms=60,
-        seed=0,
-        amorphous_blocks=blocks,
-        labeller=GPAW,
-    )
-    got = [f.info["category"] for f in frames]
-    assert {c: got.count(c) for c in CATEGORIES} == counts
-    for f in frames:
-        assert len(f) <= 60
-        assert f.info["total_charge"] == 0
-        assert len(neighbor_list("i", f, 0.7)) == 0
+    frames = _every_category_twice(interface, blocks, max_atoms=60)
     for f in frames:
         if f.info["category"] in ("lif_crystal", "li2o_crystal"):
             unit = 8 if f.info["category"] == "lif_crystal" else 12
