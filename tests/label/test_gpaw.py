@@ -106,6 +106,7 @@ def test_lif_label_contents_and_settings(lif, lif_label):
     assert s["vacuum_axes"] == "none" and s["molecular"] is False
     # No region array: counted as metallic, the rule's spacing applied.
     assert s["metallic"] is True and s["kpt_spacing_applied_inv_A"] == 0.8
+    assert s["scf_criteria"] == "energy=0.0005 density=0.0001 eigenstates=4e-08"
     assert s["charges_model"] == "Hirshfeld"
     assert s["code"].startswith("gpaw ") and "dftd3" in s["code"]
     assert lif_label.forces.shape == (8, 3)
@@ -141,6 +142,23 @@ def test_forces_are_minus_free_energy_gradient(lif, lif_labeller, lif_label):
     # GPAW's default SCF criteria give forces to ~1e-3 eV/Å; truncation
     # h² F'''/6 is far below.
     assert lif_label.forces[i, k] == pytest.approx(fd, abs=5e-3)
+
+
+def test_looser_eigenstate_criterion_gives_the_same_label():
+    """scf_convergence {eigenstates: 1e-6} (config/paper.yaml) stops the
+    SCF earlier and changes nothing that is fitted: on a rattled 4-atom Li
+    cell energy within 0.1 meV, forces within 1 meV/Å of GPAW's defaults;
+    each label records its criteria."""
+    atoms = bulk("Li", "bcc", a=A_LI, cubic=True).repeat((2, 1, 1))
+    atoms.rattle(0.1, seed=2)
+    strict = GPAWLabeller(ecut_eV=300.0, kpt_spacing_inv_A=0.3).label(atoms)
+    loose = GPAWLabeller(
+        ecut_eV=300.0, kpt_spacing_inv_A=0.3, scf_convergence={"eigenstates": 1e-6}
+    ).label(atoms)
+    assert loose.energy == pytest.approx(strict.energy, abs=1e-4)
+    np.testing.assert_allclose(loose.forces, strict.forces, atol=1e-3)
+    assert loose.settings["scf_criteria"].endswith("eigenstates=1e-06")
+    assert strict.settings["scf_criteria"].endswith("eigenstates=4e-08")
 
 
 def test_slab_gets_one_kpoint_along_vacuum():

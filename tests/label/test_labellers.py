@@ -198,6 +198,13 @@ def test_gpaw_settings_kpoint_rule_and_round_trip():
     assert labeller.method == "PBE+D3(BJ), LCAO szp"
     assert make_labeller(labeller.todict()).todict() == labeller.todict()
     assert GPAWLabeller(dispersion=None).method == "PBE, PW 500 eV"
+    loose = make_labeller({"kind": "gpaw", "scf_convergence": {"eigenstates": 1e-6}})
+    assert loose.scf_convergence == {"eigenstates": 1e-6}
+    assert make_labeller(loose.todict()).todict() == loose.todict()
+    with pytest.raises(ValueError, match="scf_convergence: unknown key 'eigen'"):
+        make_labeller({"kind": "gpaw", "scf_convergence": {"eigen": 1e-6}})
+    with pytest.raises(ValueError, match=r"scf_convergence\.density"):
+        make_labeller({"kind": "gpaw", "scf_convergence": {"density": 0}})
     fixed = GPAWLabeller(kpts=(2, 2, 1))
     assert fixed.kpoint_rule is None
     assert make_labeller(fixed.todict()).kpts == (2, 2, 1)
