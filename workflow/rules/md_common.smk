@@ -72,7 +72,7 @@ def equilibration_settings(variant=PAPER):
     """md: keys of the constant-charge equilibration: relax, then equilibrate_ps."""
     cfg = variant_md(variant)
     settings = md_settings(variant)
-    if cfg.get("equilibrate_ps", 0) <= 0:  # no md: section, or no equilibration
+    if not md_config():  # a config without md: (e.g. config/dft_small.yaml)
         return settings
     settings["relax_steps"] = cfg["relax_steps"]
     settings["n_steps"] = max(
