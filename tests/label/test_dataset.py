@@ -5,12 +5,14 @@ and tblite GFN1-xTB with one SCF iteration allowed for a real SCF failure.
 """
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
 from ase.build import bulk
 from ase.io import read, write
 
+from constpot.errors import SetupError
 from constpot.label import ASELabeller, XTBLabeller, label_shard, merge_shards
 from constpot.label.dataset import shard_indices
 
@@ -83,6 +85,27 @@ def test_kill_and_resume_labels_only_missing_frames(tmp_path, rng):
         assert a.get_potential_energy() == b.get_potential_energy()
         np.testing.assert_array_equal(a.get_forces(), b.get_forces())
     assert not (tmp_path / "s0.partial.extxyz").exists()
+
+
+def test_resume_refuses_progress_made_on_other_structures(tmp_path, rng):
+    """A shard resumes by frame index; progress labelled from another sample
+    (a chaotic build run on another CPU gives other amorphous frames for the
+    same config) must not be merged under this sample's frames."""
+    frames = _frames(4, rng)
+    frames_path = tmp_path / "frames.extxyz"
+    write(frames_path, frames)
+    out, fail = tmp_path / "s0.extxyz", tmp_path / "s0.csv"
+    with pytest.raises(Killed):
+        label_shard(frames_path, CountingEMT(kill_after=1), 0, 2, out, fail, log=print)
+    partial = tmp_path / "s0.partial.extxyz"
+    progress = partial.read_bytes()
+    # The same frames again resume; frame 0 moved by 0.1 Å does not.
+    frames[0].positions[3] += [0.1, 0.0, 0.0]
+    write(frames_path, frames)
+    with pytest.raises(SetupError, match=r"s0\.partial\.extxyz: frame 0 \(cu_odd\)"):
+        label_shard(frames_path, CountingEMT(), 0, 2, out, fail, log=print)
+    assert partial.read_bytes() == progress  # nothing destroyed
+    assert not out.exists()
 
 
 class OneIterationFor(XTBLabeller):
@@ -182,3 +205,29 @@ def test_kpoint_settings_survive_extxyz(tmp_path, rng):
     assert slab.info["label_vacuum_axes"] == "z"
     assert not slab.info["label_molecular"]
     assert slab.info["label_kpt_spacing_inv_A"] == pytest.approx(0.3)
+
+
+def test_committed_dft_labels_belong_to_the_committed_frames():
+    """data/dft_small: 96 frames of <= 60 atoms, 8 per category, shard s one
+    frame of each category; every labelled frame is its committed frame (same
+    atoms, positions to the file's digits) with a DFT energy and forces."""
+    root = Path(__file__).resolve().parents[2] / "data" / "dft_small"
+    frames = read(root / "frames.extxyz", index=":")
+    assert [a.info["sample_index"] for a in frames] == list(range(96))
+    assert max(len(a) for a in frames) <= 60
+    categories = [a.info["category"] for a in frames]
+    assert len(set(categories)) == 12
+    assert all(categories.count(c) == 8 for c in set(categories))
+    for s in range(8):
+        assert len({categories[i] for i in shard_indices(96, s, 8)}) == 12
+    labelled = [
+        a for path in sorted(root.glob("shards/*.extxyz")) for a in read(path, ":")
+    ]
+    assert len(labelled) >= 13
+    for a in labelled:
+        frame = frames[int(a.info["sample_index"])]
+        np.testing.assert_array_equal(a.numbers, frame.numbers)
+        np.testing.assert_allclose(a.positions, frame.positions, rtol=0, atol=1e-6)
+        assert a.info["label_code"].startswith("gpaw")
+        assert np.isfinite(a.get_potential_energy())
+        assert a.get_forces().shape == (len(a), 3)

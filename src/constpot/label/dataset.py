@@ -29,6 +29,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
+from ..errors import SetupError
 from ..io import atomic_path
 from ..keys import CATEGORY, SAMPLE_INDEX
 from ..plotstyle import integer_ticks, plot_style, save_figure
@@ -148,6 +149,7 @@ def label_shard(
     frames = _read_frames(frames_path)
     todo = shard_indices(len(frames), shard, n_shards)
     done: list[Atoms] = read(partial, index=":") if partial.exists() else []
+    _check_same_frames(partial, done, frames, frames_path)
     failed = read_failures(partial_fail)
     finished = {int(a.info[SAMPLE_INDEX]) for a in done}
     finished |= {int(row["sample_index"]) for row in failed}
@@ -193,6 +195,43 @@ def label_shard(
     partial.unlink(missing_ok=True)
     partial_fail.unlink(missing_ok=True)
     return len(done), len(failed)
+
+
+# Positions of a labelled frame and of its input frame agree to the digits an
+# extxyz file keeps (8 decimals); anything beyond this is another structure.
+_SAME_POSITION_A = 1.0e-5
+
+
+def _check_same_frames(
+    partial: Path, done: Sequence[Atoms], frames: Sequence[Atoms], frames_path
+) -> None:
+    """Refuse to resume from labels of other structures than ``frames``.
+
+    A shard resumes by frame index, so progress made on another sample (the
+    frames of a different seed or config, or of a chaotic build run on another
+    machine) would otherwise be merged under the wrong structures.
+    """
+    by_index = {int(a.info[SAMPLE_INDEX]): a for a in frames}
+    for labelled in done:
+        index = int(labelled.info[SAMPLE_INDEX])
+        frame = by_index.get(index)
+        where = f"{partial}: frame {index} ({labelled.info.get(CATEGORY, '')})"
+        if frame is None:
+            raise SetupError(f"{where} is not in {frames_path}")
+        same = len(frame) == len(labelled) and np.array_equal(
+            frame.numbers, labelled.numbers
+        )
+        if same:
+            moved = np.abs(frame.positions - labelled.positions).max(initial=0.0)
+            same = moved <= _SAME_POSITION_A and np.allclose(
+                frame.cell[:], labelled.cell[:], rtol=0.0, atol=_SAME_POSITION_A
+            )
+        if not same:
+            raise SetupError(
+                f"{where} was labelled from another structure than frame {index}"
+                f" of {frames_path}; label the frames it came from, or move the"
+                " partial file away to start the shard again"
+            )
 
 
 def _frame_line(log, prefix: str, line: str) -> None:
