@@ -271,21 +271,32 @@ def test_paper_config_plans_the_paper_sweep(tmp_path):
 
 
 def test_small_dft_config_labels_in_shards_or_reads_committed_frames(tmp_path):
-    """config/dft_small.yaml samples <= 60-atom frames and labels them with
-    the paper's DFT in 8 shards, or, given label.dataset, merges that file
-    and runs neither sample nor label."""
+    """config/dft_small.yaml labels its committed <= 60-atom frames with the
+    paper's DFT in 8 shards (without them it samples), or, given
+    label.dataset, merges that file and runs neither sample nor label."""
     copy_workflow(tmp_path)
     target = "results/train/metrics.csv"
     args = ("-n", "-p", target, "--configfile", "config/dft_small.yaml")
     proc = snakemake(tmp_path, *args)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    (sample,) = _job_configs(out, "sample")
-    assert sample["label"]["max_atoms"] == 60
-    assert sample["label"]["labeller"]["kind"] == "gpaw"
+    assert not _job_configs(out, "sample")
     labels = _job_configs(out, "label")
     assert len(labels) == 8
+    assert {t["label"]["max_atoms"] for t in labels} == {60}
+    assert {t["label"]["labeller"]["kind"] for t in labels} == {"gpaw"}
+    assert "--frames data/dft_small/frames.extxyz" in out
     assert "results/label/shards/7.extxyz" in out
+    # Without the committed frames the sample rule makes them.
+    config = tmp_path / "config" / "dft_small.yaml"
+    text = config.read_text()
+    config.write_text(text.replace("  frames: data/dft_small/frames.extxyz\n", ""))
+    proc = snakemake(tmp_path, *args)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    (sample,) = _job_configs(out, "sample")
+    assert sample["label"]["max_atoms"] == 60
+    assert "--frames results/label/frames.extxyz" in out
 
     committed = tmp_path / "data" / "frames.extxyz"
     frames = []

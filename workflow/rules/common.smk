@@ -76,6 +76,12 @@ def label_shards():
     return list(range(config["label"]["n_shards"]))
 
 
+def label_frames():
+    """Frames that label_shard labels: the committed label.frames when
+    given, else the sample rule's."""
+    return config["label"].get("frames") or "results/label/frames.extxyz"
+
+
 def labelled_shards(wildcards=None):
     """Labelled frames that `dataset` merges, the committed label.dataset
     (with its .failures.csv) when given, else every shard of label_shard."""

@@ -28,7 +28,7 @@ rule sample:
 
 rule label_shard:
     input:
-        frames="results/label/frames.extxyz",
+        frames=label_frames(),
     output:
         shard="results/label/shards/{shard}.extxyz",
         failures="results/label/shards/{shard}.failures.csv",
