@@ -24,12 +24,14 @@ import numpy as np
 import pytest
 from ase import units
 from ase.build import bulk
+from ase.io import write
 from ase.md.langevin import Langevin
 from vesin import NeighborList
 
 import constpot.build.amorphous as amorphous
 from constpot.build.amorphous import MELT_QUENCH_PRESETS, amorphous_block
 from constpot.build.ionpair import ION_PAIR_POTENTIALS, IonPairCalculator
+from constpot.errors import SetupError
 from constpot.units import mass_density_g_cm3
 
 #: ASE builders for the crystals: rock salt, antifluorite (O on the fcc sites).
@@ -246,6 +248,44 @@ def test_same_seed_same_block_other_seed_differs():
     assert first.get_chemical_symbols() == again.get_chemical_symbols()
     assert first.info == again.info
     assert np.abs(first.positions - other.positions).max() > 0.5
+
+
+def test_store_gives_the_stored_block_without_quenching(tmp_path, monkeypatch):
+    """A block is quenched once into the store and read back from then on
+    (no MD), the same bits both times; other arguments are another file; a
+    file that is not the block of its arguments is refused, naming it."""
+    args = ("Li2O", [[9.0, 0.0], [0.0, 9.0]], 8.0)
+    store = tmp_path / "store"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # too short to be a glass
+        fresh = amorphous_block(*args, seed=11, **_tiny_schedule())
+        first = amorphous_block(*args, seed=11, store=store, **_tiny_schedule())
+    (path,) = store.iterdir()
+    assert path.name.startswith("Li2O-") and path.suffix == ".extxyz"
+    # The store keeps 8 decimals: the fresh block to 1e-8 Å, and the block
+    # returned when it is written is the one read back.
+    np.testing.assert_allclose(first.positions, fresh.positions, rtol=0, atol=1e-8)
+
+    def no_md(*_args, **_kwargs):
+        raise AssertionError("a stored block was quenched again")
+
+    monkeypatch.setattr(amorphous, "_run_melt_quench", no_md)
+    again = amorphous_block(*args, seed=11, store=store, **_tiny_schedule())
+    np.testing.assert_array_equal(again.positions, first.positions)
+    np.testing.assert_array_equal(again.cell.array, first.cell.array)
+    assert again.get_chemical_symbols() == first.get_chemical_symbols()
+    np.testing.assert_array_equal(
+        again.get_initial_charges(), fresh.get_initial_charges()
+    )
+    assert again.info["anion_q6"] == fresh.info["anion_q6"]
+    with pytest.raises(AssertionError, match="quenched again"):
+        amorphous_block(*args, seed=12, store=store, **_tiny_schedule())
+    # A file under this key that holds another block: refused.
+    broken = first.copy()
+    broken.set_cell(first.cell.array * 1.01, scale_atoms=True)
+    write(path, broken, format="extxyz")
+    with pytest.raises(SetupError, match=rf"{path.name}: not the Li2O block"):
+        amorphous_block(*args, seed=11, store=store, **_tiny_schedule())
 
 
 def test_progress_lines_change_no_number():

@@ -27,7 +27,8 @@ rule build:
     params:
         # The recipe itself: editing it reruns the build.
         config=lambda wildcards: job_config(
-            systems={wildcards.system: config["systems"][wildcards.system]}
+            systems={wildcards.system: config["systems"][wildcards.system]},
+            amorphous_store=config["amorphous_store"],
         ),
     shell:
         "constpot build --config-json {params.config:q} --system {wildcards.system}"

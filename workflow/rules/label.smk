@@ -19,7 +19,11 @@ rule sample:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(60),
     params:
-        config=job_config(seed=config["seed"], label=config["label"]),
+        config=job_config(
+            seed=config["seed"],
+            label=config["label"],
+            amorphous_store=config["amorphous_store"],
+        ),
     shell:
         "constpot sample --config-json {params.config:q}"
         " --interfaces {input.interfaces}"

@@ -37,6 +37,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms, units
@@ -46,6 +47,7 @@ from vesin import NeighborList
 
 from ..units import AMU_PER_A3_IN_G_PER_CM3, mass_density_g_cm3
 from ._cell import wrap_positions
+from .amorphous_store import read_stored, store_path, write_stored
 from .crystal import target_density_g_cm3
 from .ionpair import ION_PAIR_POTENTIALS, IonPairCalculator, IonPairPotential
 
@@ -222,6 +224,7 @@ def amorphous_block(
     cutoff: float = 8.0,
     ewald_accuracy: float = 1e-5,
     log: Callable[[str], None] | None = None,
+    store: str | Path | None = None,
 ) -> Atoms:
     """Amorphous LiF or Li₂O block by melt–quench MD at fixed density.
 
@@ -283,6 +286,14 @@ def amorphous_block(
         lines per melt–quench attempt (phase, step, temperature, elapsed
         time and ETA; a paper-quality block of a few hundred ions runs for
         tens of minutes per attempt) and each attempt's Q6.
+    store : path or None
+        Folder of melt-quenched blocks (:mod:`constpot.build.amorphous_store`),
+        one file per set of arguments. A block found there is read instead
+        of quenched; a block not there is quenched, written there and read
+        back, so that both give the same bits. The melt-quench is chaotic:
+        another CPU (AVX-512 or AVX2 kernels) quenches the same arguments
+        into another glass, and a committed store gives every machine the
+        same one.
 
     Returns
     -------
@@ -351,10 +362,49 @@ def amorphous_block(
     cell[:2, :2] = cell_xy
     cell[2, 2] = n_fu * volume_fu / area
     counts = {el: n * n_fu for el, n in model.stoichiometry.items()}
+    say = log or (lambda line: None)
+    if store is not None:
+        path = store_path(
+            store,
+            component,
+            cell,
+            seed,
+            melt_K,
+            final_K,
+            schedule,
+            relax_fmax,
+            max_attempts,
+            cutoff,
+            ewald_accuracy,
+        )
+        if path.exists():
+            say(f"{component} glass: read from {path}")
+            return read_stored(path, component, cell, counts)
+        block = amorphous_block(
+            component,
+            cell_xy,
+            thickness_A,
+            density_g_cm3,
+            seed,
+            melt_K,
+            schedule.quench_steps,
+            melt_steps=schedule.melt_steps,
+            equil_steps=schedule.equil_steps,
+            timestep_fs=schedule.timestep_fs,
+            friction_per_fs=schedule.friction_per_fs,
+            final_K=final_K,
+            relax_fmax=relax_fmax,
+            max_attempts=max_attempts,
+            cutoff=cutoff,
+            ewald_accuracy=ewald_accuracy,
+            log=log,
+        )
+        write_stored(path, block)
+        say(f"{component} glass: written to {path}")
+        return read_stored(path, component, cell, counts)
 
     rng = np.random.default_rng(seed)
     calc = IonPairCalculator(model, cutoff=cutoff, ewald_accuracy=ewald_accuracy)
-    say = log or (lambda line: None)
     n_ions = sum(counts.values())
     say(
         f"{component} glass, {n_ions} ions, cell height {cell[2, 2]:.2f} Å: "

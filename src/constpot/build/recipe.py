@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -242,7 +243,7 @@ def _seeds(seed: int, n: int) -> list[int]:
 
 
 def _sei_blocks(
-    full: dict, cell: np.ndarray, seeds: list[int], log=None
+    full: dict, cell: np.ndarray, seeds: list[int], log=None, store=None
 ) -> list[Block]:
     sei = full["sei"]
     if sei["phase"] == "none":
@@ -255,7 +256,13 @@ def _sei_blocks(
 
         def make(comp, cxy, thickness, seed):
             return amorphous_block(
-                comp, cxy, thickness, seed=seed, quality=sei["quality"], log=log
+                comp,
+                cxy,
+                thickness,
+                seed=seed,
+                quality=sei["quality"],
+                log=log,
+                store=store,
             )
 
     cell_xy = cell[:2, :2]
@@ -380,6 +387,7 @@ def build_interface(
     recipe: Mapping | None,
     name: str = "system",
     log: Callable[[str], None] | None = None,
+    amorphous_store: str | Path | None = None,
 ) -> Atoms:
     """Build the interface cell of a recipe.
 
@@ -392,6 +400,10 @@ def build_interface(
     log : callable or None
         Receives progress lines of the long parts (the melt–quench of an
         amorphous SEI: minutes in the demo, an hour or more at paper size).
+    amorphous_store : path or None
+        Folder of melt-quenched SEI blocks
+        (:func:`constpot.build.amorphous.amorphous_block`, ``store``): a
+        block stored there is read, a new one is quenched and added.
 
     Returns
     -------
@@ -420,7 +432,7 @@ def build_interface(
     anode = electrode(li["layers"], li["frozen_layers"])
     cell = anode.cell.array.copy()
     blocks = [Block(anode, ANODE_REGION)]
-    blocks += _sei_blocks(full, cell, seeds[:4], log)
+    blocks += _sei_blocks(full, cell, seeds[:4], log, amorphous_store)
     electrolyte = electrolyte_box(
         cell[:2, :2],
         ely["thickness_A"],

@@ -67,7 +67,8 @@ def register(sub) -> None:
 
 
 def _run_build(args) -> int:
-    systems = config_from_args(args, "systems")["systems"] or {}
+    config = config_from_args(args, "systems")
+    systems = config["systems"] or {}
     if args.system not in systems:
         raise ConfigError(
             f"--system: no system {args.system!r} under `systems:` (have: "
@@ -82,7 +83,10 @@ def _run_build(args) -> int:
     )
     start = time.perf_counter()
     atoms = build_interface(
-        recipe, args.system, log=lambda line: print(line, flush=True)
+        recipe,
+        args.system,
+        log=lambda line: print(line, flush=True),
+        amorphous_store=config.get("amorphous_store"),
     )
     seconds = time.perf_counter() - start
     regions = atoms.arrays["region"]
@@ -107,6 +111,7 @@ def _run_build(args) -> int:
             "cell_A": atoms.cell.array.tolist(),
             "seconds": seconds,
             "recipe": full,
+            "amorphous_store": config.get("amorphous_store"),
             "info": {
                 k: v for k, v in atoms.info.items() if isinstance(v, (int, float, str))
             },

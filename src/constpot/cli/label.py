@@ -86,6 +86,7 @@ def _run_sample(args) -> int:
         metal_rattle_A=cfg.get("metal_rattle_A"),
         strain=cfg["strain"],
         labeller=cfg["labeller"],  # a k-point labeller lifts the Γ-only cell rule
+        amorphous_store=config.get("amorphous_store"),
     )
     with atomic_path(args.out) as tmp:
         write(tmp, frames, format="extxyz")

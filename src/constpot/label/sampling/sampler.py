@@ -10,6 +10,7 @@ two atoms closer than :data:`~.geometry.MIN_DISTANCE_A`). See
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -155,9 +156,17 @@ class _Context:
     """Inputs, the generator and the per-call caches of one sampling run."""
 
     def __init__(
-        self, interfaces, max_atoms, rng, amorphous_blocks, quality, kpoints=False
+        self,
+        interfaces,
+        max_atoms,
+        rng,
+        amorphous_blocks,
+        quality,
+        kpoints=False,
+        store=None,
     ):
         self.interfaces = interfaces
+        self.store = store
         self.unwrapped = [_unwrap_molecules(a) for a in interfaces]
         self.max_atoms = max_atoms
         self.rng = rng
@@ -198,7 +207,12 @@ class _Context:
             side = max(volume ** (1 / 3), 10.0)
             seed = int(self.rng.integers(2**31 - 1))
             self._blocks[comp] = amorphous_block(
-                comp, [[side, 0.0], [0.0, side]], side, seed=seed, quality=self.quality
+                comp,
+                [[side, 0.0], [0.0, side]],
+                side,
+                seed=seed,
+                quality=self.quality,
+                store=self.store,
             )
         return _tag(self._blocks[comp].copy(), SEI_REGION)
 
@@ -264,6 +278,7 @@ def sample_configurations(
     amorphous_blocks: Mapping[str, Atoms] | None = None,
     amorphous_quality: str = "demo",
     labeller: Labeller | Mapping | None = None,
+    amorphous_store: str | Path | None = None,
 ) -> list[Atoms]:
     """Draw small, perturbed, periodic configurations for reference labelling.
 
@@ -304,6 +319,9 @@ def sample_configurations(
         to cut from.
     amorphous_quality : {"demo", "paper"}
         Melt-quench preset of those blocks.
+    amorphous_store : path or None
+        Folder of stored melt-quenched blocks for those blocks
+        (:func:`constpot.build.amorphous.amorphous_block`, ``store``).
     labeller : constpot.label.Labeller, labeller config dict, or None
         The labeller the frames are for. Without a k-point rule (None, the
         default, or kind xtb), every frame with metallic Li has the anode's
@@ -364,7 +382,13 @@ def sample_configurations(
 
     rng = np.random.default_rng(seed)
     ctx = _Context(
-        interfaces, int(max_atoms), rng, amorphous_blocks, amorphous_quality, kpoints
+        interfaces,
+        int(max_atoms),
+        rng,
+        amorphous_blocks,
+        amorphous_quality,
+        kpoints,
+        amorphous_store,
     )
     frames: list[Atoms] = []
     for category in CATEGORIES:
