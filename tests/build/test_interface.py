@@ -229,3 +229,37 @@ def test_amorphous_mosaic_patches_at_target_density(built):
         rho = mass_density_g_cm3(part.get_masses().sum(), volume)
         target = target_density_g_cm3(comp, "amorphous")
         assert rho == pytest.approx(target, rel=0.05), comp
+
+
+def test_committed_store_serves_the_demo_config(tmp_path, monkeypatch):
+    """config/config.yaml's amorphous SEI comes from the committed store
+    (data/amorphous): its systems build with the melt-quench switched off,
+    the same interface on every CPU, and nothing is added to the store."""
+    import shutil
+    from pathlib import Path
+
+    import constpot.build.amorphous as amorphous
+    from constpot.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    config = load_config(root / "config" / "config.yaml")
+    assert config["amorphous_store"] == "data/amorphous"
+    store = tmp_path / "amorphous"
+    shutil.copytree(root / config["amorphous_store"], store)
+    stored = sorted(p.name for p in store.iterdir())
+
+    def no_md(*_args, **_kwargs):
+        raise AssertionError("the committed store lacks a block of the demo")
+
+    monkeypatch.setattr(amorphous, "_run_melt_quench", no_md)
+    amorphous_systems = [
+        name
+        for name, recipe in config["systems"].items()
+        if resolve_recipe(recipe, name)["sei"]["phase"] == "amorphous"
+    ]
+    assert amorphous_systems == ["mosaic_amorphous"]
+    for name in amorphous_systems:
+        atoms = build_interface(config["systems"][name], name, amorphous_store=store)
+        sei = atoms.arrays[REGION] == "sei"
+        assert sei.sum() > 50
+    assert sorted(p.name for p in store.iterdir()) == stored
