@@ -223,7 +223,7 @@ def test_amorphous_mosaic_patches_at_target_density(built):
     gap = np.abs(x[:, None] - centres[None, :])
     nearest = np.argmin(np.minimum(gap, length - gap), axis=1)
     thickness = RECIPES_SEI_THICKNESS_A
-    for k, comp in enumerate(("LiF", "Li2O")):
+    for k, comp in enumerate(("Li2O", "LiF")):  # patches in name order
         part = sei[nearest == k]
         volume = widths[k] * depth * thickness
         rho = mass_density_g_cm3(part.get_masses().sum(), volume)
@@ -263,3 +263,20 @@ def test_committed_store_serves_the_demo_config(tmp_path, monkeypatch):
         sei = atoms.arrays[REGION] == "sei"
         assert sei.sum() > 50
     assert sorted(p.name for p in store.iterdir()) == stored
+
+
+def test_component_order_in_the_config_changes_no_cell():
+    """A recipe's SEI components come in name order whatever order the
+    config lists them in: the workflow passes its jobs JSON with sorted
+    keys, and `constpot build` on the YAML must build the same cell."""
+    listed = {"sei": {"phase": "crystalline", "layout": "mosaic"}}
+    a = resolve_recipe(
+        {**listed, "sei": {**listed["sei"], "components": {"LiF": 0.4, "Li2O": 0.6}}}
+    )
+    b = resolve_recipe(
+        {**listed, "sei": {**listed["sei"], "components": {"Li2O": 0.6, "LiF": 0.4}}}
+    )
+    assert (
+        list(a["sei"]["components"]) == ["Li2O", "LiF"] == list(b["sei"]["components"])
+    )
+    assert a == b

@@ -144,7 +144,10 @@ def _fractions(values: Mapping, known: tuple[str, ...], key: str) -> dict:
     total = sum(values.values())
     if abs(total - 1.0) > 1e-6:
         raise ValueError(f"recipe key {key!r}: fractions sum to {total:g}, not 1")
-    return dict(values)
+    # In name order, whatever order the config lists them in: the workflow
+    # hands each job its config as JSON with sorted keys, and `constpot build`
+    # on the YAML must build the same cell (mosaic patch order, block seeds).
+    return dict(sorted(values.items()))
 
 
 def resolve_recipe(recipe: Mapping | None, name: str = "system") -> dict:
@@ -272,7 +275,8 @@ def _sei_blocks(
             Block(make(comp, cell_xy, frac * sei["thickness_A"], seeds[k]), SEI_REGION)
             for k, (comp, frac) in enumerate(comps)
         ]
-    # Mosaic: patches side by side along the first lateral vector; the free
+    # Mosaic: patches side by side along the first lateral vector, in name
+    # order of the components (resolve_recipe); the free
     # width is shared out as equal seams (each at least gap_A). Crystalline
     # patches are built in their own periodic box and take a whole number of
     # surface cells along x (no strain there). Amorphous patches are carved
