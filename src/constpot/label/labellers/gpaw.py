@@ -208,8 +208,9 @@ class GPAWLabeller(Labeller):
         except ImportError as err:
             raise ImportError(
                 "GPAWLabeller needs GPAW: `pip install constpot[dft]` (gpaw, "
-                "gpaw-data, dftd3; gpaw builds against libxc and BLAS) or "
-                "`apt install gpaw`"
+                "gpaw-data, dftd3; gpaw builds against libxc, BLAS and MPI: on "
+                "Debian first `apt-get install libxc-dev libopenblas-dev "
+                "libopenmpi-dev`) or `apt install gpaw`"
             ) from err
 
         try:  # Hirshfeld partitioning needs the legacy calculator
