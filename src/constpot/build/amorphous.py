@@ -363,46 +363,46 @@ def amorphous_block(
     cell[2, 2] = n_fu * volume_fu / area
     counts = {el: n * n_fu for el, n in model.stoichiometry.items()}
     say = log or (lambda line: None)
-    if store is not None:
-        path = store_path(
-            store,
-            component,
-            cell,
-            seed,
-            melt_K,
-            final_K,
-            schedule,
-            relax_fmax,
-            max_attempts,
-            cutoff,
-            ewald_accuracy,
-        )
-        if path.exists():
-            say(f"{component} glass: read from {path}")
-            return read_stored(path, component, cell, counts)
-        block = amorphous_block(
-            component,
-            cell_xy,
-            thickness_A,
-            density_g_cm3,
-            seed,
-            melt_K,
-            schedule.quench_steps,
-            melt_steps=schedule.melt_steps,
-            equil_steps=schedule.equil_steps,
-            timestep_fs=schedule.timestep_fs,
-            friction_per_fs=schedule.friction_per_fs,
-            final_K=final_K,
-            relax_fmax=relax_fmax,
-            max_attempts=max_attempts,
-            cutoff=cutoff,
-            ewald_accuracy=ewald_accuracy,
-            log=log,
-        )
-        write_stored(path, block)
+    resolved = {
+        "component": component,
+        "cell": cell,
+        "seed": seed,
+        "melt_K": melt_K,
+        "final_K": float(final_K),
+        "schedule": schedule,
+        "relax_fmax": relax_fmax,
+        "max_attempts": max_attempts,
+        "cutoff": cutoff,
+        "ewald_accuracy": ewald_accuracy,
+    }
+    if store is None:
+        return _quench(**resolved, counts=counts, say=say)
+    path = store_path(store, **resolved)
+    if path.exists():
+        say(f"{component} glass: read from {path}")
+    else:
+        write_stored(path, _quench(**resolved, counts=counts, say=say))
         say(f"{component} glass: written to {path}")
-        return read_stored(path, component, cell, counts)
+    return read_stored(path, component, cell, counts)
 
+
+def _quench(
+    *,
+    component,
+    cell,
+    seed,
+    melt_K,
+    final_K,
+    schedule,
+    relax_fmax,
+    max_attempts,
+    cutoff,
+    ewald_accuracy,
+    counts,
+    say,
+) -> Atoms:
+    """The melt-quench of :func:`amorphous_block`, its arguments resolved."""
+    model = ION_PAIR_POTENTIALS[component]
     rng = np.random.default_rng(seed)
     calc = IonPairCalculator(model, cutoff=cutoff, ewald_accuracy=ewald_accuracy)
     n_ions = sum(counts.values())
