@@ -8,7 +8,8 @@
 #                then write the HTML report results/report.html
 #   make test    run the test suite, in TEST_WORKERS processes (pytest-xdist;
 #                one test file per process at a time, so that a file's shared
-#                fixtures, such as the end-to-end workflow run, are built once)
+#                fixtures, such as the end-to-end workflow run, are built once;
+#                files in collection order, tests/conftest.py's FIRST_MODULES first)
 #   make test-slurm  start a one-node SLURM here (installs slurm-wlm, munge if
 #                missing; root) and run the .test config through the slurm profile
 #   make lint    ruff, snakefmt and snakemake --lint
@@ -63,11 +64,11 @@ run: $(STAMP)
 	$(BIN)/snakemake --cores 1 --report results/report.html
 
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The edit-test loop: everything but the end-to-end tests marked slow.
 test-fast: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
 
 test-slurm: $(STAMP)
 	bash tests/slurm/run_slurm.sh

@@ -1,11 +1,15 @@
 """Whole interfaces from recipes: the acceptance facts of the builder.
 
 Built once per module from the demo preset (crystalline and bare systems are
-fast; the amorphous mosaic runs the melt-quench and is marked slow).
+fast; the amorphous mosaic reads its SEI blocks from a copy of the committed
+store, data/amorphous, as the demo config does: its melt-quench takes ~100 s
+of one core and has its own tests in test_amorphous.py).
 """
 
 import inspect
 import itertools
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,19 +41,25 @@ RECIPES = {
 FAST = ["no_sei", "crystalline", "layered_crystalline"]
 #: The demo preset's SEI thickness (constpot.build.recipe.PRESETS).
 RECIPES_SEI_THICKNESS_A = 6.0
-ALL = [*FAST, pytest.param("mosaic_amorphous", marks=pytest.mark.slow)]
+ALL = [*FAST, "mosaic_amorphous"]
+
+
+#: The committed amorphous SEI blocks (config/config.yaml amorphous_store).
+COMMITTED_STORE = Path(__file__).resolve().parents[2] / "data" / "amorphous"
 
 
 @pytest.fixture(scope="module")
-def built(demo_interface):
+def built(demo_interface, tmp_path_factory):
     cache = {}
+    store = tmp_path_factory.mktemp("store") / "amorphous"
+    shutil.copytree(COMMITTED_STORE, store)  # a new block lands in the copy
 
     def get(name):
         if name in demo_interface.recipes:
             assert RECIPES[name] == demo_interface.recipes[name]
             return demo_interface(name)
         if name not in cache:
-            cache[name] = build_interface(RECIPES[name], name)
+            cache[name] = build_interface(RECIPES[name], name, amorphous_store=store)
         return cache[name]
 
     return get
@@ -204,7 +214,6 @@ def test_bad_recipe_fails_before_building(recipe, match):
         resolve_recipe(recipe, "bad")
 
 
-@pytest.mark.slow
 def test_amorphous_mosaic_patches_at_target_density(built):
     """Each amorphous mosaic patch (its atoms' mass over width × depth × SEI
     thickness) is within 5% of its component's density: it takes the formula
@@ -235,17 +244,14 @@ def test_committed_store_serves_the_demo_config(tmp_path, monkeypatch):
     """config/config.yaml's amorphous SEI comes from the committed store
     (data/amorphous): its systems build with the melt-quench switched off,
     the same interface on every CPU, and nothing is added to the store."""
-    import shutil
-    from pathlib import Path
-
     import constpot.build.amorphous as amorphous
     from constpot.config import load_config
 
-    root = Path(__file__).resolve().parents[2]
+    root = COMMITTED_STORE.parents[1]
     config = load_config(root / "config" / "config.yaml")
-    assert config["amorphous_store"] == "data/amorphous"
+    assert root / config["amorphous_store"] == COMMITTED_STORE
     store = tmp_path / "amorphous"
-    shutil.copytree(root / config["amorphous_store"], store)
+    shutil.copytree(COMMITTED_STORE, store)
     stored = sorted(p.name for p in store.iterdir())
 
     def no_md(*_args, **_kwargs):
