@@ -61,9 +61,10 @@ def _default_models() -> list[str]:
     raise SystemExit("no trained models: run `make run` or give --models")
 
 
-def slab(reps: tuple[int, int], layers: int, a_A: float):
-    """The bcc(100) slab with vacuum, every atom an anode Li, nothing frozen."""
-    atoms = li_slab(reps, layers=layers, surface="100", a_A=a_A, frozen_layers=0)
+def slab(reps: tuple[int, int], layers: int, a_A: float, surface: str = "100"):
+    """The bcc slab (``surface`` "100" or "110") with vacuum, every atom an
+    anode Li, nothing frozen."""
+    atoms = li_slab(reps, layers=layers, surface=surface, a_A=a_A, frozen_layers=0)
     atoms.set_constraint()
     atoms.center(vacuum=VACUUM_A, axis=2)
     atoms.pbc = True

@@ -1,4 +1,4 @@
-"""Reference MD of a free Li(100) surface: the teacher's own 4-layer slab at 300 K.
+"""Reference MD of a free Li surface: the teacher's own 4-layer slab at 300 K.
 
 Writes ``data/teacher_li100_slab_300K.extxyz``: the 36-atom, 4-layer
 bcc(100) Li slab of ``benchmarks/slab_stability.py`` (3 × 3 cells at
@@ -23,6 +23,10 @@ bit for bit; ``--steps 10000 --out /tmp/teacher_10ps.extxyz`` for 10 ps, about
 30 min, then ``--reference /tmp/teacher_10ps.extxyz`` in either benchmark)::
 
     OMP_NUM_THREADS=1 python benchmarks/teacher_slab_md.py [--steps 1360]
+
+``--surface 110`` runs a 48-atom, 4-layer Li(110) slab (3 × 2 rectangular
+cells) instead; ``data/teacher_li110_slab_300K.extxyz`` is its 2 ps (``--steps
+2000 --out data/teacher_li110_slab_300K.extxyz``, 17 min).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 from slab_stability import slab
 
-from constpot.build.lithium import LI_BCC_A_A
+from constpot.build.lithium import LI_BCC_A_A, SURFACES
 from constpot.keys import TIME_FS
 from constpot.label.labellers import make_labeller
 
@@ -51,8 +55,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1360)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--surface",
+        choices=SURFACES,
+        default="100",
+        help="slab facet: 100 (3 x 3 cells, 36 atoms, the default and the "
+        "committed file) or 110 (3 x 2 cells, 48 atoms)",
+    )
     args = parser.parse_args()
-    atoms = slab((3, 3), 4, LI_BCC_A_A)
+    reps = (3, 3) if args.surface == "100" else (3, 2)
+    atoms = slab(reps, 4, LI_BCC_A_A, surface=args.surface)
     atoms.calc = make_labeller({"kind": "teacher", "dispersion": "d3bj"}).calculator()
     MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(0))
     dyn = Langevin(
