@@ -31,7 +31,10 @@ FIRST_MODULES = ("tests/test_workflow.py",)
 
 
 def _module_rank(item) -> int:
-    path = item.path.relative_to(item.config.rootpath).as_posix()
+    try:
+        path = item.path.relative_to(item.config.rootpath).as_posix()
+    except ValueError:  # collected from outside the repository
+        return len(FIRST_MODULES)
     return FIRST_MODULES.index(path) if path in FIRST_MODULES else len(FIRST_MODULES)
 
 
