@@ -48,6 +48,23 @@ def test_nve_conserves_grand_energy(cell, hybrid, tmp_path):
     # The dynamics did something: charges moved and kinetic energy changed.
     assert np.ptp(thermo["anode_charge_e"]) > 1e-3
     assert np.ptp(thermo["kinetic_energy_eV"]) > 0.1
+    # Each frame records the walls' share of its potential energy (validation
+    # compares the rest with a reference that has no walls).
+    from ase.io import read
+
+    from constpot.md.walls import HarmonicWalls, wall_indices
+
+    frames = read(tmp_path / "traj.extxyz", ":")
+    info = frames[0].info
+    walls = HarmonicWalls(
+        wall_indices(frames[0], "electrolyte"),
+        info["wall_lower_A"],
+        info["wall_upper_A"],
+        settings.wall_spring_eV_A2,
+    )
+    recorded = [f.info["wall_energy_eV"] for f in frames]
+    assert recorded == pytest.approx([walls.energy(f.positions) for f in frames])
+    assert max(recorded) > 0
 
 
 def test_resume_is_bit_identical(cell, hybrid, tmp_path):

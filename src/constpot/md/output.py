@@ -10,7 +10,8 @@ that a resumed run appends without duplicate or orphan rows. Lines end in
 Trajectory frames (``traj.extxyz``) carry the per-atom arrays ``charges`` (e),
 ``electrode`` (0 none, 1 anode, 2 counter) and the builder's ``region``,
 ``mol_id``, ``molecule``, ``frozen``, and per-frame info ``step``, ``time_fs``,
-``temperature_K``, ``potential_energy_eV``, ``grand_energy_eV``,
+``temperature_K``, ``potential_energy_eV`` (model plus walls),
+``wall_energy_eV`` (the walls' share), ``grand_energy_eV``,
 ``anode_charge_e``, ``counter_charge_e``, ``cg_iterations``, ``mode``,
 ``anode_potential_V``, ``counter_potential_V`` (NaN in constq) and the
 builder's info keys. No info key is named ``energy`` or ``forces``: ASE's

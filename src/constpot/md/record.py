@@ -356,6 +356,7 @@ class RunRecord:
             "time_fs": snap.step * self.settings.timestep_fs,
             "temperature_K": temp,
             "potential_energy_eV": last["energy"] + e_wall,
+            "wall_energy_eV": e_wall,  # frames only (not a thermo column)
             "grand_energy_eV": grand,
             "kinetic_energy_eV": ke,
             "conserved_eV": grand + ke,
@@ -374,6 +375,7 @@ class RunRecord:
             TIME_FS: float(row["time_fs"]),
             "temperature_K": float(row["temperature_K"]),
             "potential_energy_eV": float(row["potential_energy_eV"]),
+            "wall_energy_eV": float(row["wall_energy_eV"]),
             "grand_energy_eV": float(row["grand_energy_eV"]),
             "kinetic_energy_eV": float(row["kinetic_energy_eV"]),
             "anode_charge_e": float(row["anode_charge_e"]),
