@@ -214,6 +214,42 @@ def test_every_run_of_a_system_starts_from_one_equilibration(tmp_path):
         assert config["relax_steps"] == 0
 
 
+def test_demo_validates_one_constant_charge_run_per_system(tmp_path):
+    """analysis.validation_replicas: 1 (the demo): each system's constq run r0
+    has its ends labelled by the config's labeller, and the summary reads the
+    drift table; 0 (the schema's default) plans none of it."""
+    import shlex
+
+    copy_workflow(tmp_path)
+    proc = snakemake(tmp_path, "-n", "-p")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    lines = [line for line in out.splitlines() if "constpot validation-frames " in line]
+    frames = sorted(
+        words[words.index("--runs") + 1]
+        for words in (shlex.split(line.split("&&")[0]) for line in lines)
+    )
+    assert frames == [
+        f"{s}/constq_none_r0=results/md/{s}/constq_none_r0/traj.extxyz"
+        for s in ("crystalline", "mosaic_amorphous", "no_sei")
+    ]
+    for line in lines:  # then the config's labeller labels them
+        words = shlex.split(line.split("&&")[1].replace(")", " "))
+        config = json.loads(words[words.index("--config-json") + 1])
+        assert config["label"]["labeller"]["kind"] == "teacher"
+    summaries = [line for line in out.splitlines() if "constpot summarise " in line]
+    paper = [line for line in summaries if "results/summary.json" in line]
+    assert len(paper) == 1
+    assert "--validation results/validation/drift.csv" in paper[0]
+    assert all("--validation" not in line for line in summaries if line not in paper)
+    proc = snakemake(
+        tmp_path, "-n", "-p", "--config", "analysis={validation_replicas: 0}"
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "constpot validation-" not in out and "results/validation/" not in out
+
+
 def test_bad_config_stops_before_any_job(tmp_path):
     copy_workflow(tmp_path)
     bad = {**SMALL, "md": {"n_step": 5}}

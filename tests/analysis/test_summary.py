@@ -238,4 +238,8 @@ def test_schema_defaults_are_the_package_defaults():
     section = resolve_config({}, "defaults", partial=True)["analysis"]
     assert AnalysisSettings.from_config(section) == AnalysisSettings()
     assert section["claims"] == CLAIM_CRITERIA
-    assert set(section) - {"claims"} == set(AnalysisSettings().todict())
+    # claims: the summary's thresholds; validation_replicas: which runs the
+    # workflow validates (analysis_common.smk); neither is a per-run setting
+    workflow_keys = {"claims", "validation_replicas"}
+    assert set(section) - workflow_keys == set(AnalysisSettings().todict())
+    assert section["validation_replicas"] == 0

@@ -122,8 +122,53 @@ rule figures:
         " > {log} 2>&1"
 
 
+rule validation_label:
+    input:
+        traj="results/md/{system}/{run}/traj.extxyz",
+    output:
+        frames="results/validation/{system}/{run}/frames.extxyz",
+        labels="results/validation/{system}/{run}/labels.extxyz",
+        failures="results/validation/{system}/{run}/failures.csv",
+    log:
+        "results/validation/{system}/{run}/label.log",
+    benchmark:
+        "results/validation/{system}/{run}/benchmark.tsv"
+    wildcard_constraints:
+        system=r"[^/]+",
+        run=r"constq_none_r\d+",
+    conda:
+        "../../envs/constpot.yaml"
+    threads: 1
+    resources:
+        mem_mb=validation_mem_mb,
+        runtime=validation_runtime,
+    params:
+        config=job_config(label=config["label"]),
+    shell:
+        "(constpot validation-frames --runs {wildcards.system}/{wildcards.run}={input.traj}"
+        " --out {output.frames}"
+        " && constpot label --config-json {params.config:q} --frames {output.frames}"
+        " --shard 0 --n-shards 1 --out {output.labels}"
+        " --failures {output.failures}) > {log} 2>&1"
+
+
+rule validation_report:
+    input:
+        labels=[f"results/validation/{run}/labels.extxyz" for run in validation_runs()],
+    output:
+        drift=VALIDATION_DRIFT,
+    log:
+        "results/validation/report.log",
+    conda:
+        "../../envs/constpot.yaml"
+    shell:
+        "constpot validation-report --labels {input.labels} --csv {output.drift}"
+        " > {log} 2>&1"
+
+
 rule summarise:
     input:
+        unpack(lambda wildcards: validation_inputs()),
         tables=analysis_tables(analysis_run_dirs()),
         predictions=PREDICTIONS,
     output:
@@ -147,9 +192,10 @@ rule summarise:
     params:
         config=analysis_job_config(),
         runs=analysis_run_dirs(),
+        validation=validation_argument,
     shell:
         "constpot summarise --config-json {params.config:q} --runs {params.runs}"
-        " --predictions {input.predictions} --json {output.json}"
+        " --predictions {input.predictions} {params.validation} --json {output.json}"
         " --md {output.md} --claims {output.claims} > {log} 2>&1"
 
 

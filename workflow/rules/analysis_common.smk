@@ -112,12 +112,38 @@ def analysis_settings_json():
     """The config's `analysis:` section for `analyse-run --settings` (JSON)."""
     section = dict(config["analysis"])
     section.pop("claims", None)
+    section.pop("validation_replicas", None)  # the summary's, not a run's
     return json.dumps(section, sort_keys=True)
 
 
 def analysis_job_config():
     """Config of `figures` and `summarise`: analysis: and the systems' recipes."""
     return job_config(analysis=config["analysis"], systems=config.get("systems") or {})
+
+
+VALIDATION_DRIFT = "results/validation/drift.csv"
+
+
+def validation_runs():
+    """Constant-charge runs of the paper's model whose first and last frames
+    are labelled by the reference (analysis.validation_replicas: replicas
+    0 .. n-1 of each system; 0, the schema's default, validates none)."""
+    n = int(config["analysis"].get("validation_replicas", 0))
+    return [
+        f"{run['system']}/{md_run_name(run)}"
+        for run in md_runs()
+        if run["mode"] == "constq" and int(run["replica"]) < n
+    ]
+
+
+def validation_inputs():
+    """The drift table for `summarise` (claim 5), or nothing."""
+    return {"validation": VALIDATION_DRIFT} if validation_runs() else {}
+
+
+def validation_argument(wildcards, input):
+    """`summarise --validation` when the runs are validated."""
+    return f"--validation {input.validation}" if "validation" in input.keys() else ""
 
 
 def analysis_targets():

@@ -184,6 +184,23 @@ def label_mem_mb(wildcards, attempt):
     return _scaled(2000 if kind in LABEL_MINUTES_PER_FRAME else 8000, attempt)
 
 
+def validation_mem_mb(wildcards, input, attempt):
+    # The teacher labelled the demo's 695-atom crystalline cell in 3.3 GB.
+    n_atoms = structure_atoms(input.traj)
+    return _scaled(1000 + 5 * n_atoms, attempt)
+
+
+def validation_runtime(wildcards, input, attempt):
+    # Two whole cells per run, each costing as many labelled frames as it
+    # holds max_atoms (linear: the teacher; DFT grows faster, and is off).
+    cfg = config["label"]
+    n_atoms = structure_atoms(input.traj)
+    kind = cfg["labeller"].get("kind", "xtb")
+    per_frame = LABEL_MINUTES_PER_FRAME.get(kind, LABEL_DFT_MINUTES_PER_FRAME)
+    cells = math.ceil(n_atoms / int(cfg.get("max_atoms", MAX_ATOMS)))
+    return _scaled(10 + 2 * cells * per_frame, attempt)
+
+
 def qeq_mem_mb(wildcards, input, attempt):
     # 0.6-0.8 GB peak for the 3070-atom example cell (CG, Ewald, CPU).
     n_atoms = structure_atoms(input.structure)

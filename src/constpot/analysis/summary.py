@@ -37,6 +37,7 @@ from ._frames import final_window_count
 from .accuracy import headline_accuracy, read_predictions
 from .catalogue import load_tables, sei_phases
 from .claims import CLAIM_CRITERIA, ClaimResult, evaluate_claims, incomplete
+from .validation import read_drift_table
 
 __all__ = [
     "rate_per_nm2_ns",
@@ -326,6 +327,7 @@ def summarise(
     bootstrap: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    validation: str | Path | None = None,
 ) -> list[ClaimResult]:
     """Write ``summary.json``, ``summary.md`` and ``paper_claims.md``.
 
@@ -344,6 +346,11 @@ def summarise(
         Overrides of :data:`~constpot.analysis.claims.CLAIM_CRITERIA`.
     bootstrap, seed, confidence
         Bootstrap replicates, seed and coverage of every interval.
+    validation : path, optional
+        ``results/validation/drift.csv``
+        (:func:`~constpot.analysis.validation.drift_table`): the MD's own
+        constant-charge runs against the reference, for claim 5 and the
+        summary's "Model on the MD's frames" table.
 
     Returns
     -------
@@ -360,9 +367,10 @@ def summarise(
     if predictions is not None and Path(predictions).is_file():
         pred = read_predictions(predictions)
         accuracy = headline_accuracy(pred)
+    drift = read_drift_table(validation) if validation is not None else None
     events = _load_events(run_dirs)
     claims = evaluate_claims(
-        runs, phases, pred, criteria, events, bootstrap, seed, confidence
+        runs, phases, pred, criteria, events, bootstrap, seed, confidence, drift
     )
     table = summary_table(runs, phases)
     crit = {**CLAIM_CRITERIA, **(criteria or {})}
@@ -387,6 +395,9 @@ def summarise(
         "table": table.to_dict(orient="records"),
         "phases": phases,
         "accuracy": accuracy,
+        "md_validation": (
+            drift.to_dict(orient="records") if drift is not None else None
+        ),
         "criteria": crit,
         "statistics": {
             "method": "percentile bootstrap",
@@ -432,6 +443,25 @@ def summarise(
                 f"| {q} | {a['split']} | {_fmt(a['rmse'])} | {_fmt(a['mae'])} | "
                 f"{a['unit']} |"
             )
+        md.append("")
+    if drift is not None:
+        md += [
+            "## Model on the MD's frames",
+            "",
+            "Constant-charge runs, first and last frames labelled by the "
+            "reference: the energy change along the run, model and reference, "
+            "and their difference (drift), meV/atom.",
+            "",
+            "| run | atoms | ps | model ΔE | reference ΔE | drift |",
+            "|---|---|---|---|---|---|",
+        ]
+        md += [
+            f"| {r['run']} | {r['n_atoms']} | {_fmt(r['duration_ps'])} | "
+            f"{_fmt(r['model_change_meV_per_atom'])} | "
+            f"{_fmt(r['reference_change_meV_per_atom'])} | "
+            f"{_fmt(r['drift_meV_per_atom'])} |"
+            for _, r in drift.iterrows()
+        ]
         md.append("")
     with atomic_path(out_md) as tmp:
         tmp.write_text("\n".join(md))

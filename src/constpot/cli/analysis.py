@@ -10,6 +10,8 @@
                               --md comparison.md --csv headlines.csv
     constpot miniature-report --constp P.extxyz --constq Q.extxyz \\
                               --json M.json --md M.md [--figure M.png]
+    constpot validation-frames --runs NAME=RUN/traj.extxyz ... --out F.extxyz
+    constpot validation-report --labels L.extxyz ... --csv drift.csv
 
 Each is a thin wrapper over one library function of :mod:`constpot.analysis`;
 settings come from the config's ``analysis:`` section (defaults when it is
@@ -22,6 +24,8 @@ import json
 import time
 from pathlib import Path
 
+from ase.io import write
+
 from ..analysis import (
     AnalysisSettings,
     RunLabels,
@@ -33,7 +37,9 @@ from ..analysis import (
     summarise,
 )
 from ..analysis.miniature import MODES
+from ..analysis.validation import drift_table, validation_frames
 from ..config import add_config_arguments, config_from_args, resolve_config
+from ..io import atomic_path, read_frames
 from ..runs import LABEL_COLUMNS
 
 __all__ = ["register"]
@@ -100,7 +106,39 @@ def register(sub) -> None:
     p.add_argument("--json", required=True, help="summary.json")
     p.add_argument("--md", required=True, help="summary.md")
     p.add_argument("--claims", required=True, help="paper_claims.md")
+    p.add_argument(
+        "--validation", help="results/validation/drift.csv (claim 5, MD drift)"
+    )
     p.set_defaults(func=_run_summarise)
+
+    p = sub.add_parser(
+        "validation-frames",
+        help="first and last frames of constant-charge runs, to label",
+        description="Write the first and last frame of each constant-charge "
+        "MD run, tagged with the run, the frame and the model's energy, for "
+        "`constpot label`; `validation-report` compares the labelled frames.",
+    )
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        required=True,
+        metavar="NAME=TRAJ",
+        help="run name = its traj.extxyz (e.g. no_sei/constq_none_r0=...)",
+    )
+    p.add_argument("--out", required=True, help="frames to label (extxyz)")
+    p.set_defaults(func=_run_validation_frames)
+
+    p = sub.add_parser(
+        "validation-report",
+        help="the model's energy along each run against the reference's",
+        description="Read labelled validation frames (constpot label of "
+        "validation-frames) and write one row per run: the model's and the "
+        "reference's energy change from the first frame to the last and "
+        "their difference, the drift (meV/atom).",
+    )
+    p.add_argument("--labels", nargs="+", required=True, help="labelled extxyz")
+    p.add_argument("--csv", required=True, help="drift table (CSV)")
+    p.set_defaults(func=_run_validation_report)
 
     p = sub.add_parser(
         "compare-variants",
@@ -197,10 +235,42 @@ def _run_summarise(args) -> int:
         bootstrap=int(section["bootstrap"]),
         seed=int(section["seed"]),
         confidence=float(section["confidence"]),
+        validation=args.validation,
     )
     for claim in claims:
         print(f"claim {claim.number}: {claim.verdict} — {claim.reason}")
     print(f"wrote {args.json}, {args.md}, {args.claims}")
+    return 0
+
+
+def _run_validation_frames(args) -> int:
+    runs = {}
+    for item in args.runs:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--runs: expected NAME=TRAJ, got {item!r}")
+        if name in runs:
+            raise ValueError(f"--runs: run {name!r} given twice")
+        runs[name] = path
+    frames = validation_frames(runs)
+    with atomic_path(args.out) as tmp:
+        write(tmp, frames, format="extxyz")
+    print(f"{len(frames)} frames of {len(runs)} runs -> {args.out}")
+    return 0
+
+
+def _run_validation_report(args) -> int:
+    frames = [a for path in args.labels for a in read_frames(path)]
+    table = drift_table(frames)
+    with atomic_path(args.csv) as tmp:
+        table.to_csv(tmp, index=False)
+    for _, r in table.iterrows():
+        print(
+            f"{r['run']}: model {r['model_change_meV_per_atom']:+.1f}, reference "
+            f"{r['reference_change_meV_per_atom']:+.1f}, drift "
+            f"{r['drift_meV_per_atom']:+.1f} meV/atom over {r['duration_ps']:.2f} ps"
+        )
+    print(f"{len(table)} runs from {len(frames)} labelled frames -> {args.csv}")
     return 0
 
 

@@ -11,6 +11,13 @@ reduces them with the same formula
 (:func:`~constpot.potential.evaluate.frame_metrics`). A quantity is supported
 when the whole interval lies below its limit (:data:`CLAIM_CRITERIA`, given in
 eV/atom, eV/Å and e), not supported when it lies above.
+
+With a drift table (:mod:`~constpot.analysis.validation`: the MD's own
+constant-charge runs, first and last frames labelled by the reference), a
+part ``md_drift`` tests the runs themselves: the mean over runs of
+|drift|, how far the model's per-atom energy error moved along a run,
+with an interval that resamples runs, against the same energy limit. Its
+unit is the run, so it needs ``min_replicas`` runs.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from ...potential.evaluate import (
 )
 from .._stats import Interval, combine
 from ..catalogue import FIGURES
-from ._common import Bootstrap, ClaimResult, within
+from ._common import NOT_TESTABLE, Bootstrap, ClaimResult, within
 
 __all__ = ["claim5"]
 
@@ -58,8 +65,32 @@ def _rmse_interval(frames, accuracy: dict, boot: Bootstrap) -> Interval:
     )
 
 
-def claim5(predictions, crit, boot: Bootstrap) -> ClaimResult:
-    """Claim 5 from a predictions table (``results/train/predictions.csv``)."""
+def _drift_part(drift, crit, boot: Bootstrap, result: ClaimResult) -> str | None:
+    """The ``md_drift`` part: its verdict's reason, or None without runs."""
+    if drift is None or len(drift) == 0:
+        return None
+    limit = float(crit["energy_rmse_eV_per_atom"]) * 1000.0
+    size = np.abs(drift["drift_meV_per_atom"].to_numpy(float))
+    interval = boot(lambda d: float(np.mean(d)), [size], "meV/atom")
+    result.add("MD drift |model − reference| over a run", interval)
+    result.numbers["md_drift"] = {
+        str(r["run"]): float(r["drift_meV_per_atom"]) for _, r in drift.iterrows()
+    }
+    need = int(crit["min_replicas"])
+    if len(size) < need:
+        result.parts["md_drift"] = NOT_TESTABLE
+        return f"MD drift: {len(size)} run(s), need {need} → {NOT_TESTABLE}"
+    v = within(interval, 0.0, limit)
+    result.parts["md_drift"] = v
+    return (
+        f"MD drift: mean |drift| {interval.text()} over {len(size)} "
+        f"constant-charge runs (limit {limit:g} meV/atom) → {v}"
+    )
+
+
+def claim5(predictions, crit, boot: Bootstrap, drift=None) -> ClaimResult:
+    """Claim 5 from a predictions table (``results/train/predictions.csv``)
+    and, when given, a drift table (``results/validation/drift.csv``)."""
     limits = ", ".join(f"{q} ≤ {crit[k]:g}" for q, k in ACCURACY_KEYS.items())
     result = ClaimResult(
         5,
@@ -71,13 +102,21 @@ def claim5(predictions, crit, boot: Bootstrap) -> ClaimResult:
         "as in the training summary, frames resampled, at most: "
         f"{limits} (eV/atom, eV/Å, e): supported when the whole interval is "
         "below the limit, not supported when it is above, for every quantity "
-        "present.",
+        "present. On the MD's own constant-charge runs (when validated): the "
+        "mean over runs of |drift|, the change of the model's per-atom energy "
+        "error from a run's first frame to its last (reference labels of "
+        "both), runs resampled, at most the energy limit.",
     )
+    reasons = []
+    drift_reason = _drift_part(drift, crit, boot, result)
     if predictions is None or len(predictions) == 0:
-        result.reason = "no predictions table (results/train/predictions.csv)"
+        reasons.append("no predictions table (results/train/predictions.csv)")
+        if drift_reason:
+            reasons.append(drift_reason)
+        result.verdict = combine(result.parts.values())
+        result.reason = "; ".join(reasons)
         return result
     frames = frame_errors(predictions)
-    reasons = []
     for quantity, accuracy in model_accuracy(metrics_from_frames(frames)).items():
         result.numbers[quantity] = accuracy
         sel = (
@@ -98,6 +137,8 @@ def claim5(predictions, crit, boot: Bootstrap) -> ClaimResult:
             f"{quantity} RMSE {interval.text()} of {accuracy['model']} "
             f"(limit {limit:g} {accuracy['unit']}) → {v}"
         )
+    if drift_reason:
+        reasons.append(drift_reason)
     result.verdict = combine(result.parts.values())
     result.reason = "; ".join(reasons)
     return result

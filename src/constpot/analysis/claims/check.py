@@ -29,6 +29,7 @@ def evaluate_claims(
     bootstrap: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    drift=None,
 ) -> list[ClaimResult]:
     """Check the paper's six claims (docs/design.md §7) against the run numbers.
 
@@ -51,6 +52,9 @@ def evaluate_claims(
         Seed of every bootstrap (0): same inputs, same intervals.
     confidence : float
         Coverage of the intervals (0.95).
+    drift : pandas.DataFrame, optional
+        The MD's constant-charge runs against the reference
+        (:func:`~constpot.analysis.validation.drift_table`; claim 5).
 
     Returns
     -------
@@ -77,7 +81,7 @@ def evaluate_claims(
         claim2(runs, crit, boot),
         claim3(runs, phases, events, crit, boot),
         claim4(runs, crit, boot),
-        claim5(predictions, crit, boot),
+        claim5(predictions, crit, boot, drift),
         claim6(runs, phases, crit, boot),
     ]
 
