@@ -130,11 +130,12 @@ def test_config_override_reaches_the_job(tmp_path):
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    configs = _job_configs(out, "md")
+    configs = _job_configs(out, "md") + _job_configs(out, "md-batch")
     # the demo sweep (overrides merge onto the demo): 3 systems x (2 potentials
-    # + constq) x 2 replicas of the paper's model, 2 runs of its
-    # anion_exclusion variant and 2 of its shell_gap_rule variant (1 replica)
-    assert len(configs) == 18 + 2 + 2
+    # + constq) x 2 replicas of the paper's model in md.batch: 3 jobs of three
+    # runs, 2 runs of its anion_exclusion variant and 2 of its shell_gap_rule
+    # variant (1 replica), single jobs
+    assert len(configs) == 18 // 3 + 2 + 2
     for config in configs:
         assert config["md"]["n_steps"] == 7
         assert config["md"]["tol"] == 1e-7

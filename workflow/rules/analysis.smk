@@ -136,6 +136,7 @@ rule validation_label:
     wildcard_constraints:
         system=r"[^/]+",
         run=r"constq_none_r\d+",
+    priority: MD_PRIORITY + 1  # as soon as its run ends, beside the sweep
     conda:
         "../../envs/constpot.yaml"
     threads: 1

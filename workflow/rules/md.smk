@@ -86,6 +86,7 @@ rule md:
         mode="constp|constq",
         potential=r"none|-?\d+(\.\d+)?V",
         replica=r"\d+",
+    priority: MD_PRIORITY
     conda:
         "../../envs/constpot.yaml"
     threads: md_config().get("threads", 1)
@@ -126,6 +127,7 @@ for k, names in enumerate(md_batch_names()):
             f"results/md/{{system}}/batch_logs/md_batch_{k}.tsv"
         wildcard_constraints:
             system=system_regex(),
+        priority: MD_PRIORITY
         conda:
             "../../envs/constpot.yaml"
         threads: md_config().get("threads", 1)

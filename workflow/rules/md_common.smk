@@ -47,6 +47,12 @@ def md_settings(variant=PAPER):
     return settings
 
 
+# The sweep's MD jobs, the longest of their stage, start before the jobs
+# that become ready with them (active learning's last exploration, the
+# analyses), so that the short ones fill the cores at the end.
+MD_PRIORITY = 1
+
+
 def md_batch_names():
     """Run names of each batched MD job (md.batch > 1), or [] (one job per run).
 
