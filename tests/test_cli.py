@@ -216,8 +216,8 @@ def test_every_stage_registers_its_subcommands_in_pipeline_order():
         "compile-model", "evaluate", "plot-train",  # cli/potential.py
         "md", "md-batch",  # cli/md.py
         "select-candidates", "active-report",  # cli/active.py
-        "analyse-run", "figures", "summarise", "compare-variants",
-        "miniature-report",  # cli/analysis.py
+        "analyse-run", "figures", "validation-frames", "validation-report",
+        "summarise", "compare-variants", "miniature-report",  # cli/analysis.py
     ]  # fmt: skip
 
 

@@ -4,14 +4,14 @@
 
     constpot analyse-run      [CONFIG] --traj RUN/traj.extxyz --out-dir DIR
     constpot figures          [CONFIG] --runs DIR ... --out-dir FIGS
+    constpot validation-frames --runs NAME=RUN/traj.extxyz ... --out F.extxyz
+    constpot validation-report --labels L.extxyz ... --csv drift.csv
     constpot summarise        [CONFIG] --runs DIR ... --json S.json --md S.md \\
-                              --claims paper_claims.md
+                              --claims paper_claims.md [--validation drift.csv]
     constpot compare-variants --summaries S0.json S1.json --names paper v1 \\
                               --md comparison.md --csv headlines.csv
     constpot miniature-report --constp P.extxyz --constq Q.extxyz \\
                               --json M.json --md M.md [--figure M.png]
-    constpot validation-frames --runs NAME=RUN/traj.extxyz ... --out F.extxyz
-    constpot validation-report --labels L.extxyz ... --csv drift.csv
 
 Each is a thin wrapper over one library function of :mod:`constpot.analysis`;
 settings come from the config's ``analysis:`` section (defaults when it is
@@ -97,21 +97,6 @@ def register(sub) -> None:
     p.set_defaults(func=_run_figures)
 
     p = sub.add_parser(
-        "summarise",
-        help="summary table and the paper-claims check from the run tables",
-    )
-    add_config_arguments(p, "`analysis:`, `systems:`")
-    p.add_argument("--runs", nargs="*", default=[], help="analysed run folders")
-    p.add_argument("--predictions", help="results/train/predictions.csv")
-    p.add_argument("--json", required=True, help="summary.json")
-    p.add_argument("--md", required=True, help="summary.md")
-    p.add_argument("--claims", required=True, help="paper_claims.md")
-    p.add_argument(
-        "--validation", help="results/validation/drift.csv (claim 5, MD drift)"
-    )
-    p.set_defaults(func=_run_summarise)
-
-    p = sub.add_parser(
         "validation-frames",
         help="first and last frames of constant-charge runs, to label",
         description="Write the first and last frame of each constant-charge "
@@ -139,6 +124,21 @@ def register(sub) -> None:
     p.add_argument("--labels", nargs="+", required=True, help="labelled extxyz")
     p.add_argument("--csv", required=True, help="drift table (CSV)")
     p.set_defaults(func=_run_validation_report)
+
+    p = sub.add_parser(
+        "summarise",
+        help="summary table and the paper-claims check from the run tables",
+    )
+    add_config_arguments(p, "`analysis:`, `systems:`")
+    p.add_argument("--runs", nargs="*", default=[], help="analysed run folders")
+    p.add_argument("--predictions", help="results/train/predictions.csv")
+    p.add_argument("--json", required=True, help="summary.json")
+    p.add_argument("--md", required=True, help="summary.md")
+    p.add_argument("--claims", required=True, help="paper_claims.md")
+    p.add_argument(
+        "--validation", help="results/validation/drift.csv (claim 5, MD drift)"
+    )
+    p.set_defaults(func=_run_summarise)
 
     p = sub.add_parser(
         "compare-variants",
